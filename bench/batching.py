@@ -1,0 +1,83 @@
+"""Tokenize once per (dataset, tokenizer, max length), cache, and batch with dynamic padding
+(pad to the longest example of the batch, never to a fixed length)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bench.data import TextSplit
+
+
+@dataclass
+class Encoded:
+    """Token ids (unpadded, one list per example), optional token types, and labels."""
+
+    input_ids: list[list[int]]
+    token_type_ids: list[list[int]] | None
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+_cache: dict[str, Encoded] = {}
+
+
+def encode(split: TextSplit, tokenizer, max_length: int) -> Encoded:
+    """Tokenize a split (truncating to max_length), cached in memory by content."""
+    digest = hashlib.sha256()
+    digest.update(f"{tokenizer.name_or_path}|{len(tokenizer)}|{max_length}|".encode())
+    for text in split.texts:
+        digest.update(text.encode() + b"\0")
+    key = digest.hexdigest()
+    if key not in _cache:
+        out = tokenizer(split.texts, truncation=True, max_length=max_length, padding=False)
+        types = out.get("token_type_ids")
+        _cache[key] = Encoded(
+            list(out["input_ids"]), list(types) if types else None, split.labels.copy()
+        )
+    return _cache[key]
+
+
+def collate(
+    encoded: Encoded, index: np.ndarray, pad_id: int, device: torch.device
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Pad the examples at `index` to their longest; returns (model inputs, labels)."""
+    rows = [encoded.input_ids[i] for i in index]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[r, : len(row)] = 1
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if encoded.token_type_ids is not None:
+        types = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(index):
+            types[r, : len(encoded.token_type_ids[i])] = torch.tensor(encoded.token_type_ids[i])
+        batch["token_type_ids"] = types
+    labels = torch.from_numpy(encoded.labels[index])
+    non_blocking = device.type == "cuda"
+    return (
+        {k: v.to(device, non_blocking=non_blocking) for k, v in batch.items()},
+        labels.to(device, non_blocking=non_blocking),
+    )
+
+
+def train_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """A seeded shuffle of 0..n-1 cut into batches (the last one may be smaller)."""
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def eval_batches(encoded: Encoded, batch_size: int) -> Iterator[np.ndarray]:
+    """Length-sorted batches (less padding), in a fixed order."""
+    order = np.argsort([len(r) for r in encoded.input_ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]

@@ -1,0 +1,393 @@
+"""Command line: parse, plan (methods x datasets x seeds x model), execute, summarise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabulate import tabulate
+
+from bench import harness
+from bench.config import PROFILE_SEEDS, PROFILES, RunSpec, profile_settings
+from bench.data import DatasetRegistry, build_registry, load_dataset_cached
+from bench.errors import UserError
+from bench.executors import InProcessExecutor, Outcome
+from bench.method_api import options_as_items
+from bench.models import DEFAULT_MODEL, MODEL_ALIASES
+from bench.registry import create_method, method_class, method_names
+from bench.store import Store, records_frame
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{message} (see --help)")
+
+
+def seed_list(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed {text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed {value} must be >= 0")
+    return value
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="run_bench.py",
+        description=(
+            "Benchmark mixup methods for transformer text classification under one harness."
+        ),
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=["all"],
+        metavar="M",
+        help="method names, or 'all' (default: all)",
+    )
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["all"],
+        metavar="D",
+        help="dataset names, or 'all' = every dataset loadable here (default)",
+    )
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"alias ({', '.join(MODEL_ALIASES)}), hub id or local folder "
+        f"(default: {DEFAULT_MODEL}, packaged, offline)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=seed_list,
+        metavar="S",
+        help="run seeds (default: the profile's: smoke/quick 0, paper 0-4)",
+    )
+    p.add_argument(
+        "--profile",
+        default="quick",
+        help=f"training settings: {', '.join(PROFILES)} (default: quick)",
+    )
+    p.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a method option, e.g. tmix.layers=7,9,12 or amplify.start_layer=3",
+    )
+    p.add_argument("--alpha", type=float, help="Beta parameter for every mixing method")
+    p.add_argument(
+        "--lambda-mode",
+        choices=("default", "matched"),
+        default="default",
+        help="matched: every method draws lambda the same way "
+        "(Beta(alpha, alpha), one draw, max(l, 1-l); alpha default 0.2)",
+    )
+    for name, kind in (
+        ("epochs", int),
+        ("batch-size", int),
+        ("lr", float),
+        ("max-length", int),
+        ("train-size", int),
+        ("val-size", int),
+        ("test-size", int),
+    ):
+        p.add_argument(f"--{name}", type=kind, help=f"override the profile's {name}")
+    p.add_argument("--pooling", choices=("mean", "cls"), help="override pooling (default mean)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="autocast precision")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--threads", type=int, help="torch CPU threads per run")
+    p.add_argument(
+        "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"
+    )
+    p.add_argument("--results-dir", default="results", help="where records go (results/)")
+    p.add_argument("--reports-dir", default="reports", help="where the report goes (reports/)")
+    p.add_argument("--force", action="store_true", help="rerun specs that have a record")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow model code from the hub (off by default)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-report", action="store_true", help="do not regenerate reports/")
+    p.add_argument(
+        "--report", action="store_true", help="only regenerate reports/ from results/ (no training)"
+    )
+    p.add_argument(
+        "--list",
+        action="store_true",
+        help="list methods (with options), datasets and model aliases",
+    )
+    return p
+
+
+# ---------------------------------------------------------------- planning
+
+
+def parse_method_options(pairs: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
+    options: dict[str, dict[str, str]] = defaultdict(dict)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot or not method or not name:
+            raise UserError(f"--opt {pair!r}: expected METHOD.KEY=VALUE, e.g. tmix.layers=7,9,12")
+        method_class(method)  # unknown method: error with the known ones
+        if method not in methods:
+            raise UserError(f"--opt {pair!r}: method {method!r} is not in --methods")
+        options[method][name] = value
+    return options
+
+
+def expand_methods(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        for item in method_names() if name == "all" else [name]:
+            method_class(item)
+            if item not in out:
+                out.append(item)
+    return out
+
+
+@dataclass
+class Plan:
+    todo: list[RunSpec] = field(default_factory=list)
+    done: list[RunSpec] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_datasets(
+    names: list[str], registry: DatasetRegistry
+) -> tuple[list[str], dict[str, str]]:
+    """The datasets to run, and those skipped with the reason (only for 'all')."""
+    chosen: list[str] = []
+    unavailable: dict[str, str] = {}
+    for name in names:
+        if name == "all":
+            for entry in registry.entries.values():
+                reason = entry.availability()
+                if reason is None:
+                    chosen.append(entry.name)
+                else:
+                    unavailable[entry.name] = reason
+            continue
+        entry = registry.get(name)
+        reason = entry.availability()
+        if reason is not None:
+            raise UserError(f"dataset {name!r} cannot be loaded here: {reason}")
+        chosen.append(name)
+    return list(dict.fromkeys(chosen)), unavailable
+
+
+def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store) -> Plan:
+    settings = profile_settings(
+        args.profile,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_length=args.max_length,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        test_size=args.test_size,
+        pooling=args.pooling,
+        precision=args.precision,
+    )
+    methods = expand_methods(args.methods)
+    raw_options = parse_method_options(args.opt, methods)
+    datasets, unavailable = resolve_datasets(args.datasets, registry)
+    seeds = list(dict.fromkeys(args.seeds if args.seeds else PROFILE_SEEDS[args.profile]))
+    method_options = {}
+    for method in methods:
+        raw: dict[str, object] = {}
+        if method_class(method).mixes:
+            if args.lambda_mode == "matched":
+                raw.update(alpha=0.2, draws=1, max_trick=True)
+            if args.alpha is not None:
+                raw["alpha"] = args.alpha
+        raw.update(raw_options.get(method, {}))
+        method_options[method] = options_as_items(create_method(method, raw).options)
+    plan = Plan(unavailable=unavailable)
+    for dataset in datasets:
+        for method in methods:
+            for seed in seeds:
+                spec = RunSpec(method, dataset, args.model, seed, settings, method_options[method])
+                (plan.done if not args.force and store.exists(spec) else plan.todo).append(spec)
+    return plan
+
+
+# ---------------------------------------------------------------- output
+
+
+def print_list(registry: DatasetRegistry) -> None:
+    rows = []
+    for name in method_names():
+        cls = method_class(name)
+        opts = create_method(name).options
+        shown = ", ".join(f"{k}={v}" for k, v in options_as_items(opts)) or "-"
+        rows.append([name, cls.description, shown])
+    print(tabulate(rows, headers=["method", "mixes", "options (defaults)"]))
+    print()
+    rows = []
+    for entry in registry.entries.values():
+        reason = entry.availability()
+        sizes = "-"
+        if reason is None and entry.kind != "hub":
+            try:
+                data = load_dataset_cached(entry)
+                sizes = f"{len(data.train)}/{len(data.validation)}/{len(data.test)}"
+                classes = data.num_labels
+            except UserError as exc:
+                reason = str(exc)
+        classes = entry.num_labels if sizes == "-" else classes
+        rows.append(
+            [
+                entry.name,
+                entry.kind,
+                classes if classes is not None else "?",
+                sizes,
+                entry.stands_in_for or "-",
+                "yes" if reason is None else f"no: {reason}",
+            ]
+        )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "dataset",
+                "source",
+                "classes",
+                "train/val/test",
+                "stands in for",
+                "available",
+            ],
+        )
+    )
+    print()
+    print(tabulate([[a, t] for a, t in MODEL_ALIASES.items()], headers=["model alias", "loads"]))
+
+
+def print_plan(plan: Plan) -> None:
+    print(f"plan: {len(plan.todo)} run(s) to do, {len(plan.done)} already done (skipped)")
+    for name, reason in plan.unavailable.items():
+        print(f"  unavailable, skipped: {name}: {reason}")
+    sys.stdout.flush()
+
+
+def summary_table(records: list[dict]) -> str:
+    frame = records_frame(records)
+    if frame.empty:
+        return "(no runs)"
+    frame = frame.sort_values(["dataset", "method", "seed"])
+    rows = [
+        [
+            r.dataset,
+            r.method,
+            r.seed,
+            r.status,
+            "-" if r.accuracy is None else f"{100 * r.accuracy:.2f}",
+            "-" if r.macro_f1 is None else f"{100 * r.macro_f1:.2f}",
+            "-" if r.ece is None else f"{r.ece:.3f}",
+            "-" if r.train_seconds is None else f"{r.train_seconds:.1f}",
+            "-" if r.median_step_seconds is None else f"{1000 * r.median_step_seconds:.0f}",
+        ]
+        for r in frame.itertuples()
+    ]
+    return tabulate(
+        rows,
+        headers=[
+            "dataset",
+            "method",
+            "seed",
+            "status",
+            "acc %",
+            "macro-F1 %",
+            "ECE",
+            "train s",
+            "step ms",
+        ],
+    )
+
+
+# ---------------------------------------------------------------- main
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    store = Store(Path(args.results_dir))
+    registry = build_registry(args.data_dir)
+    if args.list:
+        print_list(registry)
+        return 0
+    if args.report:
+        from bench.report import write_report  # noqa: PLC0415
+
+        print(f"report written to {write_report(store, Path(args.reports_dir))}")
+        return 0
+    plan = make_plan(args, registry, store)
+    print_plan(plan)
+    runtime = harness.Runtime(
+        device=args.device,
+        progress=not args.no_progress,
+        trust_remote_code=args.trust_remote_code,
+        threads=args.threads,
+        registry=registry,
+    )
+    outcomes: list[Outcome] = []
+    if plan.todo:
+        store.check_writable()
+        runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
+        runtime.backbone(plan.todo[0].model)  # a bad model fails here, once, with exit 2
+        started = time.perf_counter()
+
+        def on_done(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            test = outcome.record.get("metrics", {}).get("test", {})
+            detail = (
+                f"acc {100 * test['accuracy']:.2f}%" if outcome.status == "ok" else outcome.error
+            )
+            print(
+                f"[{len(outcomes)}/{len(plan.todo)}] {outcome.spec.label}: {outcome.status} "
+                f"({detail})",
+                flush=True,
+            )
+
+        try:
+            InProcessExecutor().run(plan.todo, runtime, store, args.profile, on_done)
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "
+                f"saved in {store.root}; rerun the same command to resume",
+                file=sys.stderr,
+            )
+            return 130
+        print(f"sweep finished in {time.perf_counter() - started:.1f} s")
+    wanted = {spec.hash for spec in plan.todo + plan.done}
+    records = [r for r in store.records() if r["spec_hash"] in wanted]
+    print(summary_table(records))
+    if not args.no_report and plan.todo:
+        from bench.report import write_report  # noqa: PLC0415
+
+        print(f"report written to {write_report(store, Path(args.reports_dir))}")
+    failed = [o for o in outcomes if o.status != "ok"]
+    if failed:
+        print(f"{len(failed)} run(s) did not finish ok:", file=sys.stderr)
+        for outcome in failed:
+            print(f"  {outcome.spec.label}: {outcome.status}: {outcome.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run_sweep(build_parser().parse_args(argv))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,139 @@
+"""Training settings, profiles and the RunSpec whose hash names every record."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import UserError, did_you_mean
+
+SPEC_VERSION = 1  # bump when the meaning of a spec field changes
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything about training that changes a result, shared by every method."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    max_length: int = 64
+    train_size: int | None = 1000  # stratified subsample of train; None = all
+    val_size: int | None = 300
+    test_size: int | None = 500
+    pooling: str = "mean"
+    dropout: float = 0.1
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "eval_batch_size": self.eval_batch_size >= 1,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_ratio": 0 <= self.warmup_ratio < 1,
+            "max_grad_norm": self.max_grad_norm > 0,
+            "max_length": self.max_length >= 8,
+            "dropout": 0 <= self.dropout < 1,
+        }
+        for size in ("train_size", "val_size", "test_size"):
+            value = getattr(self, size)
+            checks[size] = value is None or value >= 2
+        for name, ok in checks.items():
+            if not ok:
+                raise UserError(f"invalid training setting {name}={getattr(self, name)!r}")
+        if self.pooling not in ("mean", "cls"):
+            raise UserError(f"invalid pooling {self.pooling!r}: choose 'mean' or 'cls'")
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")
+
+
+PROFILES: dict[str, TrainSettings] = {
+    # A few dozen examples, one epoch: the whole sweep in a few minutes on 2 CPU cores.
+    "smoke": TrainSettings(
+        epochs=1,
+        batch_size=16,
+        lr=5e-5,
+        max_length=48,
+        train_size=48,
+        val_size=32,
+        test_size=32,
+    ),
+    # Subsampled data, short schedule: 6 methods x 7 packaged datasets in about half an hour.
+    "quick": TrainSettings(),
+    # The published fine-tuning setting: full data, lr 2e-5, batch 32, 10 epochs, length 256.
+    "paper": TrainSettings(
+        epochs=10,
+        batch_size=32,
+        lr=2e-5,
+        max_length=256,
+        train_size=None,
+        val_size=None,
+        test_size=None,
+    ),
+}
+
+PROFILE_SEEDS = {"smoke": [0], "quick": [0], "paper": [0, 1, 2, 3, 4]}
+
+
+def profile_settings(name: str, **overrides: Any) -> TrainSettings:
+    """The settings of profile `name`, with the non-None `overrides` applied."""
+    if name not in PROFILES:
+        raise UserError(
+            f"unknown profile {name!r}; known: {', '.join(PROFILES)}.{did_you_mean(name, PROFILES)}"
+        )
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(PROFILES[name], **changes)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: everything that changes its result. Its hash names the record file."""
+
+    method: str
+    dataset: str
+    model: str
+    seed: int
+    settings: TrainSettings
+    method_options: tuple[tuple[str, Any], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec_version": SPEC_VERSION,
+            "method": self.method,
+            "method_options": dict(self.method_options),
+            "dataset": self.dataset,
+            "model": self.model,
+            "seed": self.seed,
+            "settings": dataclasses.asdict(self.settings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(
+            method=data["method"],
+            dataset=data["dataset"],
+            model=data["model"],
+            seed=int(data["seed"]),
+            settings=TrainSettings(**data["settings"]),
+            method_options=tuple(sorted(data.get("method_options", {}).items())),
+        )
+
+    @property
+    def hash(self) -> str:
+        """Stable 16-hex-digit hash of the canonical JSON of the spec (same on any machine)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name: dataset/method/seed."""
+        return f"{self.dataset}/{self.method}/seed{self.seed}"

@@ -1,0 +1,178 @@
+"""Datasets: one registry of packaged (offline), hub and local-folder sources.
+
+Every dataset yields train / validation / test. A missing split is cut deterministically
+(stratified, with a fixed data seed), so it is identical for every method and run seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import UserError, did_you_mean
+
+SPLITS = ("train", "validation", "test")
+DATA_SEED = 20231  # fixed: splits and subsamples never depend on the run seed
+
+
+@dataclass
+class TextSplit:
+    texts: list[str]
+    labels: np.ndarray  # int64 class ids
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, index: np.ndarray) -> TextSplit:
+        return TextSplit([self.texts[i] for i in index], self.labels[index])
+
+
+@dataclass
+class TextDataset:
+    """Three splits, the class names and where the data came from."""
+
+    name: str
+    train: TextSplit
+    validation: TextSplit
+    test: TextSplit
+    label_names: list[str]
+    source: str
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def split(self, name: str) -> TextSplit:
+        return {"train": self.train, "validation": self.validation, "test": self.test}[name]
+
+    def fingerprint(self) -> str:
+        """sha256 over texts and labels of all three splits (first 16 hex digits)."""
+        digest = hashlib.sha256()
+        for split in SPLITS:
+            part = self.split(split)
+            digest.update(split.encode())
+            for text, label in zip(part.texts, part.labels.tolist(), strict=True):
+                digest.update(f"{label}\t{text}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- deterministic splitting
+
+
+def stratified_indices(
+    labels: np.ndarray, fraction: float, seed: int = DATA_SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into (kept, taken) with `fraction` of each class taken (rounded),
+    leaving at least one example of every class in `kept`. Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    kept, taken = [], []
+    for label in np.unique(labels):
+        idx = np.flatnonzero(labels == label)
+        rng.shuffle(idx)
+        n_take = min(int(round(fraction * len(idx))), len(idx) - 1)
+        taken.append(idx[:n_take])
+        kept.append(idx[n_take:])
+    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(taken))
+
+
+def stratified_sample(labels: np.ndarray, size: int, seed: int = DATA_SEED) -> np.ndarray:
+    """Indices of a stratified sample of `size` examples (all when size >= len)."""
+    if size >= len(labels):
+        return np.arange(len(labels))
+    _, taken = stratified_indices(labels, size / len(labels), seed)
+    return taken
+
+
+def make_splits(
+    texts: list[str], labels: np.ndarray, val_fraction: float = 0.1, test_fraction: float = 0.1
+) -> tuple[TextSplit, TextSplit, TextSplit]:
+    """Seeded stratified train / validation / test from one pool of examples."""
+    pool = TextSplit(list(texts), np.asarray(labels, dtype=np.int64))
+    rest, test = stratified_indices(pool.labels, test_fraction, DATA_SEED)
+    rest_split = pool.subset(rest)
+    train, val = stratified_indices(
+        rest_split.labels, val_fraction / (1 - test_fraction), DATA_SEED + 1
+    )
+    return rest_split.subset(train), rest_split.subset(val), pool.subset(test)
+
+
+def carve_validation(train: TextSplit, fraction: float = 0.1) -> tuple[TextSplit, TextSplit]:
+    """Seeded stratified validation split taken out of an official train split."""
+    keep, val = stratified_indices(train.labels, fraction, DATA_SEED + 2)
+    return train.subset(keep), train.subset(val)
+
+
+def encode_labels(raw: list, names: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Map raw labels (strings or ints) to 0..K-1; names sorted unless given."""
+    names = names if names is not None else sorted({str(x) for x in raw})
+    index = {n: i for i, n in enumerate(names)}
+    return np.array([index[str(x)] for x in raw], dtype=np.int64), names
+
+
+# ---------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered dataset: how to load it and whether it can be loaded here."""
+
+    name: str
+    kind: str  # packaged | hub | local
+    loader: Callable[[], TextDataset]
+    availability: Callable[[], str | None]  # None when available, else the reason
+    num_labels: int | None = None
+    description: str = ""
+    stands_in_for: str = ""
+
+
+@dataclass
+class DatasetRegistry:
+    entries: dict[str, DatasetEntry] = field(default_factory=dict)
+
+    def add(self, entry: DatasetEntry) -> None:
+        if entry.name in self.entries:
+            raise UserError(
+                f"dataset name {entry.name!r} is registered twice "
+                f"({self.entries[entry.name].kind} and {entry.kind})"
+            )
+        self.entries[entry.name] = entry
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def get(self, name: str) -> DatasetEntry:
+        if name not in self.entries:
+            raise UserError(
+                f"unknown dataset {name!r}; known: {', '.join(self.entries)}."
+                f"{did_you_mean(name, self.entries)}"
+            )
+        return self.entries[name]
+
+
+def build_registry(data_dir: str | os.PathLike | None = None) -> DatasetRegistry:
+    """All packaged and hub datasets, plus the local folders under `data_dir`."""
+    from bench import datasets_hub, datasets_local, datasets_packaged  # noqa: PLC0415
+
+    registry = DatasetRegistry()
+    for entry in datasets_packaged.entries() + datasets_hub.entries():
+        registry.add(entry)
+    if data_dir is not None:
+        for entry in datasets_local.entries(Path(data_dir)):
+            registry.add(entry)
+    return registry
+
+
+_cache: dict[tuple[str, str], TextDataset] = {}
+
+
+def load_dataset_cached(entry: DatasetEntry) -> TextDataset:
+    """Load once per process (a sweep runs many methods and seeds on the same data)."""
+    key = (entry.kind, entry.name)
+    if key not in _cache:
+        _cache[key] = entry.loader()
+    return _cache[key]

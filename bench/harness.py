@@ -1,0 +1,292 @@
+"""The one training and evaluation loop that every method runs through.
+
+harness.run(spec): load data -> tokenize (cached) -> model + head -> train with the
+method's mixing -> evaluate on validation each epoch -> test metrics of the best epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from bench.batching import Encoded, collate, encode, eval_batches, train_batches
+from bench.config import RunSpec, TrainSettings
+from bench.data import DatasetRegistry, TextDataset, load_dataset_cached
+from bench.datasets_packaged import subsample
+from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
+from bench.method_api import MixupMethod
+from bench.metrics import classification_metrics
+from bench.models import Classifier, load_backbone, resolve_model
+from bench.registry import create_method
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class Runtime:
+    """How to run (not what): never part of a spec or its hash."""
+
+    device: str = "auto"
+    progress: bool = True
+    trust_remote_code: bool = False
+    threads: int | None = None
+    registry: DatasetRegistry | None = None
+    _backbones: dict[str, Any] = field(default_factory=dict)
+
+    def torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            from bench.errors import UserError  # noqa: PLC0415
+
+            raise UserError("--device cuda: no CUDA device is available; use --device cpu")
+        return torch.device(self.device)
+
+    def backbone(self, model_name: str):
+        """(pristine encoder, tokenizer, resolved), loaded once per process."""
+        if model_name not in self._backbones:
+            resolved = resolve_model(model_name)
+            encoder, tokenizer = load_backbone(resolved, self.trust_remote_code)
+            self._backbones[model_name] = (encoder, tokenizer, resolved)
+        return self._backbones[model_name]
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def autocast_for(settings: TrainSettings, device: torch.device):
+    if settings.precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
+    """AdamW (no decay on biases and LayerNorm) + linear warmup then linear decay to 0."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (
+            no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay
+        ).append(param)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": settings.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=settings.lr,
+    )
+    warmup = int(settings.warmup_ratio * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module, encoded: Encoded, settings: TrainSettings, pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels in the original order; never mixes (no hooks are installed)."""
+    model.eval()
+    logits = torch.empty((len(encoded), model.head.out_features))
+    for index in eval_batches(encoded, settings.eval_batch_size):
+        batch, _ = collate(encoded, index, pad_id, device)
+        with autocast_for(settings, device):
+            logits[torch.from_numpy(index)] = model(**batch).float().cpu()
+    return logits, torch.from_numpy(encoded.labels)
+
+
+def prepare_data(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
+    """The profile's stratified subsamples (identical for every method and seed)."""
+    return TextDataset(
+        dataset.name,
+        subsample(dataset.train, settings.train_size),
+        subsample(dataset.validation, settings.val_size),
+        subsample(dataset.test, settings.test_size),
+        dataset.label_names,
+        dataset.source,
+    )
+
+
+def train_and_evaluate(
+    model: Classifier,
+    method: MixupMethod,
+    data: dict[str, Encoded],
+    settings: TrainSettings,
+    seed: int,
+    device: torch.device,
+    pad_id: int,
+    num_labels: int,
+    progress: bool = False,
+    label: str = "",
+) -> dict[str, Any]:
+    """Train with `method`, select the epoch by validation accuracy; metrics and cost."""
+    model.to(device)
+    train = data["train"]
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    optimizer, scheduler = build_optimizer(model, settings, steps_per_epoch * settings.epochs)
+    scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+    rng = np.random.default_rng(seed)  # shuffling, permutations, lambdas, sites
+    timer = StepTimer(device)
+    reset_cuda_peak(device)
+    curves: list[dict[str, float]] = []
+    one_minus_lam: list[float] = []
+    best: tuple[float, int, dict[str, torch.Tensor], dict[str, float]] | None = None
+    bar = tqdm(
+        total=steps_per_epoch * settings.epochs,
+        desc=label,
+        disable=not progress,
+        leave=False,
+        unit="step",
+    )
+    with PeakRSS() as rss:
+        for epoch in range(1, settings.epochs + 1):
+            model.train()
+            losses = []
+            for index in train_batches(len(train), settings.batch_size, rng):
+                batch, labels = collate(train, index, pad_id, device)
+                timer.start()
+                with autocast_for(settings, device):
+                    out = method.training_step(model, batch, labels, rng)
+                if not torch.isfinite(out.loss):
+                    raise Diverged(f"loss became {out.loss.item()} at epoch {epoch}")
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(out.loss).backward()
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                timer.stop()
+                losses.append(out.loss.item())
+                one_minus_lam.append(1.0 - out.lam)
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", epoch=epoch)
+            val_logits, val_labels = predict(model, data["validation"], settings, pad_id, device)
+            val = classification_metrics(val_logits, val_labels, num_labels)
+            curves.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": float(np.mean(losses)),
+                    "val_accuracy": val["accuracy"],
+                    "val_nll": val["nll"],
+                }
+            )
+            if best is None or val["accuracy"] > best[0]:
+                state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                best = (val["accuracy"], epoch, state, val)
+        bar.close()
+        assert best is not None
+        model.load_state_dict(best[2])
+        test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
+    test = classification_metrics(test_logits, test_labels, num_labels)
+    validation = best[3]
+    cost = {
+        "train_seconds": timer.total,
+        "median_step_seconds": timer.median,
+        "steps": len(timer.step_seconds),
+        "examples_per_second": len(train) * settings.epochs / timer.total if timer.total else 0.0,
+        **memory_report(device, rss),
+    }
+    return {
+        "metrics": {
+            "test": test,
+            "validation": validation,
+            "best_epoch": best[1],
+            "curves": curves,
+        },
+        "predictions": test_logits.argmax(-1).numpy(),
+        "test_labels": test_labels.numpy(),
+        "confidences": test_logits.float().softmax(-1).max(-1).values.numpy(),
+        "cost": cost,
+        "mixing": {
+            "mean_one_minus_lambda": float(np.mean(one_minus_lam)) if one_minus_lam else 0.0
+        },
+    }
+
+
+def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
+    """Execute one spec; returns the result part of its record (the store adds the rest)."""
+    if runtime.threads:
+        torch.set_num_threads(runtime.threads)
+    device = runtime.torch_device()
+    registry = runtime.registry
+    assert registry is not None
+    entry = registry.get(spec.dataset)
+    dataset = prepare_data(load_dataset_cached(entry), spec.settings)
+    encoder, tokenizer, resolved = runtime.backbone(spec.model)
+    method = create_method(spec.method, dict(spec.method_options))
+    seed_everything(spec.seed)
+    model = Classifier(
+        copy.deepcopy(encoder), dataset.num_labels, spec.settings.pooling, spec.settings.dropout
+    )
+    data = {
+        split: encode(dataset.split(split), tokenizer, spec.settings.max_length)
+        for split in ("train", "validation", "test")
+    }
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    result = train_and_evaluate(
+        model,
+        method,
+        data,
+        spec.settings,
+        spec.seed,
+        device,
+        pad_id,
+        dataset.num_labels,
+        runtime.progress,
+        spec.label,
+    )
+    result["data"] = {
+        "fingerprint": dataset.fingerprint(),
+        "source": dataset.source,
+        "sizes": {s: len(dataset.split(s)) for s in ("train", "validation", "test")},
+        "num_labels": dataset.num_labels,
+        "label_names": dataset.label_names,
+    }
+    result["model"] = {
+        "name": resolved.name,
+        "revision": resolved.revision,
+        "family": model.family,
+        "depth": model.depth,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    result["device"] = {
+        "type": device.type,
+        "name": device_name(device),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+    }
+    return result
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform  # noqa: PLC0415
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(
+                line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")
+            )
+    except (OSError, StopIteration):
+        pass
+    return f"CPU {model} ({torch.get_num_threads()} threads)"

@@ -1,0 +1,99 @@
+"""Timers and memory probes: CUDA-synchronised step timing, CUDA peak memory, CPU peak RSS."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+
+def _rss_bytes() -> int | None:
+    """Current resident set size of this process (Linux /proc), or None."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * resource.getpagesize()
+
+
+class PeakRSS:
+    """Samples this process's RSS in a thread: the peak *during* a run (ru_maxrss is the
+    peak of the whole process, which a sweep of many runs would inflate)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak = _rss_bytes() or 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, _rss_bytes() or 0)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        current = _rss_bytes()
+        if current is None:  # not Linux: fall back to the process peak
+            scale = 1 if sys.platform == "darwin" else 1024
+            current = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        self.peak = max(self.peak, current)
+
+
+@dataclass
+class StepTimer:
+    """Accumulates training time only; synchronises CUDA so that times are real."""
+
+    device: torch.device
+    step_seconds: list[float] = field(default_factory=list)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def start(self) -> None:
+        self._sync()
+        self._t0 = time.perf_counter()
+
+    def stop(self) -> None:
+        self._sync()
+        self.step_seconds.append(time.perf_counter() - self._t0)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.step_seconds))
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.step_seconds)
+        return float(ordered[len(ordered) // 2]) if ordered else 0.0
+
+
+def reset_cuda_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def memory_report(device: torch.device, rss: PeakRSS) -> dict[str, float | str]:
+    """Peak memory with a label saying which memory it is."""
+    if device.type == "cuda":
+        return {
+            "peak_memory_kind": "cuda_max_allocated",
+            "peak_memory_mb": torch.cuda.max_memory_allocated(device) / 2**20,
+            "peak_cuda_reserved_mb": torch.cuda.max_memory_reserved(device) / 2**20,
+            "peak_cpu_rss_mb": rss.peak / 2**20,
+        }
+    return {
+        "peak_memory_kind": "cpu_rss",
+        "peak_memory_mb": rss.peak / 2**20,
+        "peak_cpu_rss_mb": rss.peak / 2**20,
+    }

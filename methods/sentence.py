@@ -1,0 +1,21 @@
+"""senMixup: mix the pooled sentence vectors before the classifier, in one forward pass.
+
+Mixing the pooled vector of a linear head equals mixing its logits. (The AMPLIFY authors
+ran two full forward passes for it, which doubles its cost; this module does not.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.method_api import MixupMethod, Site
+from bench.registry import register
+
+
+@register
+class SentenceMixup(MixupMethod):
+    name = "sentence"
+    description = "mix the pooled sentence vector before the classifier (one pass)"
+
+    def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
+        return [Site("pooled")]

@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Entry point: `python run_bench.py --methods all --datasets all` (see README)."""
+
+import sys
+
+from bench.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
