@@ -124,7 +124,12 @@ class RunSpec:
             model=data["model"],
             seed=int(data["seed"]),
             settings=TrainSettings(**data["settings"]),
-            method_options=tuple(sorted(data.get("method_options", {}).items())),
+            method_options=tuple(
+                sorted(
+                    (k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in data.get("method_options", {}).items()
+                )
+            ),
         )
 
     @property

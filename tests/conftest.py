@@ -1,0 +1,84 @@
+"""Shared fixtures: tiny randomly initialised encoders (no download) and toy data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import (
+    BertConfig,
+    BertModel,
+    DistilBertConfig,
+    DistilBertModel,
+    ElectraConfig,
+    ElectraModel,
+    MPNetConfig,
+    MPNetModel,
+    RobertaConfig,
+    RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaModel,
+)
+
+from bench.batching import Encoded
+from bench.models import Classifier
+
+VOCAB = 64
+SMALL = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
+             intermediate_size=64, max_position_embeddings=64)
+
+FAMILIES = {
+    "bert": (BertConfig, BertModel, SMALL),
+    "roberta": (RobertaConfig, RobertaModel, {**SMALL, "pad_token_id": 1}),
+    "xlm-roberta": (XLMRobertaConfig, XLMRobertaModel, {**SMALL, "pad_token_id": 1}),
+    "electra": (ElectraConfig, ElectraModel, {**SMALL, "embedding_size": 32}),
+    "mpnet": (MPNetConfig, MPNetModel, {**SMALL, "pad_token_id": 1}),
+    "distilbert": (DistilBertConfig, DistilBertModel,
+                   dict(vocab_size=VOCAB, dim=32, n_layers=4, n_heads=4, hidden_dim=64,
+                        max_position_embeddings=64)),
+}
+
+
+def tiny_encoder(family: str = "bert", seed: int = 0):
+    config_cls, model_cls, kwargs = FAMILIES[family]
+    torch.manual_seed(seed)
+    return model_cls(config_cls(**kwargs))
+
+
+def tiny_classifier(family: str = "bert", num_labels: int = 3, seed: int = 0,
+                    pooling: str = "mean") -> Classifier:
+    encoder = tiny_encoder(family, seed)
+    torch.manual_seed(seed)
+    return Classifier(encoder, num_labels, pooling=pooling, dropout=0.1)
+
+
+def toy_batch(batch_size: int = 5, length: int = 7, seed: int = 0, token_types: bool = True):
+    """Random ids with ragged lengths (so padding and masks matter) and labels."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, VOCAB, (batch_size, length), generator=gen)
+    lengths = torch.randint(2, length + 1, (batch_size,), generator=gen)
+    lengths[0] = length
+    mask = (torch.arange(length)[None, :] < lengths[:, None]).long()
+    ids = ids * mask  # pad id 0
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if token_types:
+        batch["token_type_ids"] = torch.zeros_like(ids)
+    labels = torch.randint(0, 3, (batch_size,), generator=gen)
+    return batch, labels
+
+
+def separable_encoded(n: int = 96, seed: int = 0) -> Encoded:
+    """Class 0 uses tokens 5-14, class 1 tokens 20-29: easy to learn."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    ids = []
+    for label in labels:
+        base = 5 if label == 0 else 20
+        length = int(rng.integers(3, 9))
+        ids.append([2] + [int(x) for x in rng.integers(base, base + 10, length)] + [3])
+    return Encoded(ids, None, labels.astype(np.int64))
+
+
+@pytest.fixture
+def classifier() -> Classifier:
+    return tiny_classifier()
