@@ -91,8 +91,18 @@ def stratified_sample(labels: np.ndarray, size: int, seed: int = DATA_SEED) -> n
 def make_splits(
     texts: list[str], labels: np.ndarray, val_fraction: float = 0.1, test_fraction: float = 0.1
 ) -> tuple[TextSplit, TextSplit, TextSplit]:
-    """Seeded stratified train / validation / test from one pool of examples."""
-    pool = TextSplit(list(texts), np.asarray(labels, dtype=np.int64))
+    """Seeded stratified train / validation / test from one pool of examples.
+
+    Duplicate texts are dropped first (the first one is kept), so that no text is in two
+    splits."""
+    first = dict.fromkeys(range(len(texts)))
+    seen: set[str] = set()
+    for i, text in enumerate(texts):
+        if text in seen:
+            del first[i]
+        seen.add(text)
+    keep = np.fromiter(first, dtype=np.int64, count=len(first))
+    pool = TextSplit([texts[i] for i in keep], np.asarray(labels, dtype=np.int64)[keep])
     rest, test = stratified_indices(pool.labels, test_fraction, DATA_SEED)
     rest_split = pool.subset(rest)
     train, val = stratified_indices(

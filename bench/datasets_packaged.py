@@ -94,9 +94,10 @@ PLOT_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 def load_rt_subj() -> TextDataset:
     frame = _rt_frame()
     plots = frame[frame.category == "plot"].text
-    objective = [
+    sentences = [
         s.strip() for text in plots for s in PLOT_SENTENCE_SPLIT.split(text) if len(s.split()) >= 3
     ]
+    objective = list(dict.fromkeys(sentences))  # 5,750 sentences, 5,741 distinct
     reviews = _rt_reviews().text.to_numpy()
     rng = np.random.default_rng(0)
     subjective = reviews[rng.choice(len(reviews), size=len(objective), replace=False)].tolist()
@@ -156,6 +157,7 @@ def load_rt_fine() -> TextDataset:
 
 def load_amazon_cr() -> TextDataset:
     rows = [(r, t) for r, t in _vader_rows("amazonReviewSnippets_GroundTruth.txt") if r != 0]
+    # make_splits drops the 10 repeated snippets: 3,600 distinct of 3,610
     labels = np.array([int(r > 0) for r, _ in rows], dtype=np.int64)
     train, val, test = make_splits([t for _, t in rows], labels)
     return TextDataset(

@@ -24,8 +24,14 @@ from bench.batching import Encoded
 from bench.models import Classifier
 
 VOCAB = 64
-SMALL = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
-             intermediate_size=64, max_position_embeddings=64)
+SMALL = dict(
+    vocab_size=VOCAB,
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=64,
+)
 
 FAMILIES = {
     "bert": (BertConfig, BertModel, SMALL),
@@ -33,9 +39,18 @@ FAMILIES = {
     "xlm-roberta": (XLMRobertaConfig, XLMRobertaModel, {**SMALL, "pad_token_id": 1}),
     "electra": (ElectraConfig, ElectraModel, {**SMALL, "embedding_size": 32}),
     "mpnet": (MPNetConfig, MPNetModel, {**SMALL, "pad_token_id": 1}),
-    "distilbert": (DistilBertConfig, DistilBertModel,
-                   dict(vocab_size=VOCAB, dim=32, n_layers=4, n_heads=4, hidden_dim=64,
-                        max_position_embeddings=64)),
+    "distilbert": (
+        DistilBertConfig,
+        DistilBertModel,
+        dict(
+            vocab_size=VOCAB,
+            dim=32,
+            n_layers=4,
+            n_heads=4,
+            hidden_dim=64,
+            max_position_embeddings=64,
+        ),
+    ),
 }
 
 
@@ -45,8 +60,9 @@ def tiny_encoder(family: str = "bert", seed: int = 0):
     return model_cls(config_cls(**kwargs))
 
 
-def tiny_classifier(family: str = "bert", num_labels: int = 3, seed: int = 0,
-                    pooling: str = "mean") -> Classifier:
+def tiny_classifier(
+    family: str = "bert", num_labels: int = 3, seed: int = 0, pooling: str = "mean"
+) -> Classifier:
     encoder = tiny_encoder(family, seed)
     torch.manual_seed(seed)
     return Classifier(encoder, num_labels, pooling=pooling, dropout=0.1)

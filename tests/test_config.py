@@ -9,8 +9,14 @@ from bench.registry import create_method
 
 
 def spec(**changes) -> RunSpec:
-    base = RunSpec("tmix", "rt-polarity", "minilm-l6", 0, PROFILES["smoke"],
-                   options_as_items(create_method("tmix").options))
+    base = RunSpec(
+        "tmix",
+        "rt-polarity",
+        "minilm-l6",
+        0,
+        PROFILES["smoke"],
+        options_as_items(create_method("tmix").options),
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -30,11 +36,17 @@ def test_golden_hash():
 GOLDEN = "3713efc271bae570"
 
 
-@pytest.mark.parametrize("change", [
-    {"seed": 1}, {"method": "word"}, {"dataset": "r8"}, {"model": "bert-base"},
-    {"settings": dataclasses.replace(PROFILES["smoke"], lr=1e-4)},
-    {"method_options": options_as_items(create_method("tmix", {"alpha": 16}).options)},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 1},
+        {"method": "word"},
+        {"dataset": "r8"},
+        {"model": "bert-base"},
+        {"settings": dataclasses.replace(PROFILES["smoke"], lr=1e-4)},
+        {"method_options": options_as_items(create_method("tmix", {"alpha": 16}).options)},
+    ],
+)
 def test_anything_that_changes_a_result_changes_the_hash(change):
     assert spec(**change).hash != spec().hash
 
@@ -49,9 +61,17 @@ def test_unknown_profile_suggests():
         profile_settings("quik")
 
 
-@pytest.mark.parametrize("field,value", [("epochs", 0), ("lr", -1.0), ("batch_size", 0),
-                                         ("train_size", 1), ("pooling", "max"),
-                                         ("precision", "int8")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("epochs", 0),
+        ("lr", -1.0),
+        ("batch_size", 0),
+        ("train_size", 1),
+        ("pooling", "max"),
+        ("precision", "int8"),
+    ],
+)
 def test_settings_validate_every_field(field, value):
     with pytest.raises(UserError, match=field if field != "pooling" else "pooling"):
         dataclasses.replace(TrainSettings(), **{field: value})

@@ -48,8 +48,9 @@ def step(method_name, model, batch, labels, perm, lam, seed=0, **options):
 def full_length_batch(batch_size=5, length=7, seed=0):
     batch, labels = toy_batch(batch_size, length, seed)
     batch["attention_mask"] = torch.ones_like(batch["attention_mask"])
-    batch["input_ids"] = torch.randint(5, 60, batch["input_ids"].shape,
-                                       generator=torch.Generator().manual_seed(seed))
+    batch["input_ids"] = torch.randint(
+        5, 60, batch["input_ids"].shape, generator=torch.Generator().manual_seed(seed)
+    )
     return batch, labels
 
 
@@ -101,14 +102,17 @@ LAM = 0.7
 def test_word_mixes_embeddings_output_with_union_mask():
     model = tiny_classifier().eval()
     batch, labels = toy_batch()
-    h = model.encoder.embeddings(input_ids=batch["input_ids"],
-                                 token_type_ids=batch["token_type_ids"])
+    h = model.encoder.embeddings(
+        input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"]
+    )
     first_layer_input, masks = [], []
     model.encoder.encoder.layer[0].register_forward_pre_hook(
         lambda m, a, kw: first_layer_input.append((a[0] if a else kw["hidden_states"]).clone()),
-        with_kwargs=True)
+        with_kwargs=True,
+    )
     model.encoder.register_forward_pre_hook(
-        lambda m, a, kw: masks.append(kw["attention_mask"].clone()), with_kwargs=True)
+        lambda m, a, kw: masks.append(kw["attention_mask"].clone()), with_kwargs=True
+    )
     step("word", model, batch, labels, PERM.numpy(), LAM)
     torch.testing.assert_close(first_layer_input[0], LAM * h + (1 - LAM) * h[PERM])
     union = torch.maximum(batch["attention_mask"], batch["attention_mask"][PERM])
@@ -120,9 +124,12 @@ def test_word_mixes_embeddings_output_with_union_mask():
 def test_tmix_mixes_the_chosen_layer_output(layer):
     model = tiny_classifier().eval()
     batch, labels = toy_batch()
-    hidden = model.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                           token_type_ids=batch["token_type_ids"],
-                           output_hidden_states=True).hidden_states
+    hidden = model.encoder(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        token_type_ids=batch["token_type_ids"],
+        output_hidden_states=True,
+    ).hidden_states
     expected = LAM * hidden[layer] + (1 - LAM) * hidden[layer][PERM]
     method = create_method("tmix", {"layers": (12 * layer // 4,)})  # scales back to `layer`
     assert method.sites(4, np.random.default_rng(0)) == [Site("layer", layer)]
@@ -132,7 +139,8 @@ def test_tmix_mixes_the_chosen_layer_output(layer):
         nxt = model.encoder.encoder.layer[layer]
         nxt.register_forward_pre_hook(
             lambda m, a, kw: got.append((a[0] if a else kw["hidden_states"]).clone()),
-            with_kwargs=True)
+            with_kwargs=True,
+        )
     else:
         model.pooler.register_forward_pre_hook(lambda m, a: got.append(a[0].clone()))
     method.training_step(model, batch, labels, FixedRNG(PERM.numpy()))
@@ -172,11 +180,13 @@ def test_amplify_mixes_every_attention_output_once_per_layer(start):
     calls = {}
     for i, layer in enumerate(model.encoder.encoder.layer, start=1):
         layer.attention.register_forward_hook(
-            lambda m, a, o, i=i: calls.__setitem__(i, calls.get(i, 0) + 1))
+            lambda m, a, o, i=i: calls.__setitem__(i, calls.get(i, 0) + 1)
+        )
     seen = {}
     for i, layer in enumerate(model.encoder.encoder.layer, start=1):
         layer.intermediate.register_forward_pre_hook(
-            lambda m, a, i=i: seen.__setitem__(i, a[0].clone()))
+            lambda m, a, i=i: seen.__setitem__(i, a[0].clone())
+        )
     out = step("amplify", model, batch, labels, PERM.numpy(), LAM, start_layer=start)
     assert calls == {1: 1, 2: 1, 3: 1, 4: 1}
     for i in range(1, 5):
@@ -206,7 +216,8 @@ def test_labels_mixed_with_the_input_permutation(name):
     batch, labels = toy_batch()
     out = step(name, model, batch, labels, PERM.numpy(), LAM)
     expected = LAM * F.cross_entropy(out.logits, labels) + (1 - LAM) * F.cross_entropy(
-        out.logits, labels[PERM])
+        out.logits, labels[PERM]
+    )
     torch.testing.assert_close(out.loss, expected)
     torch.testing.assert_close(mixed_loss(out.logits, labels, PERM, LAM), expected)
 
@@ -270,8 +281,9 @@ def test_default_lambda_distributions():
 def test_matched_lambda_options():
     a = create_method("amplify", {"alpha": 0.2, "draws": 1, "max_trick": True})
     b = create_method("word")
-    assert [a.sample_lambda(np.random.default_rng(1)) for _ in range(3)] == \
-        [b.sample_lambda(np.random.default_rng(1)) for _ in range(3)]
+    assert [a.sample_lambda(np.random.default_rng(1)) for _ in range(3)] == [
+        b.sample_lambda(np.random.default_rng(1)) for _ in range(3)
+    ]
 
 
 # ---------------------------------------------------------------- families and errors
@@ -295,7 +307,8 @@ def test_every_family_exposes_every_mixing_point(family, kind):
 
 def test_distilbert_attention_point_is_the_sa_layer_norm():
     model = tiny_classifier("distilbert")
-    assert model.site_module(Site("attention", 1)) is model.encoder.transformer.layer[0].sa_layer_norm
+    first_layer = model.encoder.transformer.layer[0]
+    assert model.site_module(Site("attention", 1)) is first_layer.sa_layer_norm
 
 
 def test_unsupported_family_names_family_and_point():
@@ -303,9 +316,16 @@ def test_unsupported_family_names_family_and_point():
 
     from bench.models import Classifier  # noqa: PLC0415
 
-    encoder = AlbertModel(AlbertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2,
-                                       num_attention_heads=4, intermediate_size=64,
-                                       embedding_size=16))
+    encoder = AlbertModel(
+        AlbertConfig(
+            vocab_size=64,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            embedding_size=16,
+        )
+    )
     model = Classifier(encoder, 2)
     with pytest.raises(UserError, match="albert.*not supported"):
         model.site_module(Site("attention", 1))
@@ -318,6 +338,7 @@ def test_unsupported_family_names_family_and_point():
 
 def test_duplicate_registration_fails():
     with pytest.raises(ValueError, match="already registered"):
+
         @register
         class Impostor(method_class("word")):  # noqa: F811
             name = "word"
@@ -353,11 +374,15 @@ def test_mix_formula():
 @pytest.mark.parametrize("name", method_names())
 def test_contract_every_registered_method_trains(name):
     model = tiny_classifier(num_labels=2)
-    data = {"train": separable_encoded(24), "validation": separable_encoded(8, 1),
-            "test": separable_encoded(8, 2)}
+    data = {
+        "train": separable_encoded(24),
+        "validation": separable_encoded(8, 1),
+        "test": separable_encoded(8, 2),
+    }
     settings = TrainSettings(epochs=1, batch_size=8, lr=1e-3)
-    result = train_and_evaluate(model, create_method(name), data, settings, 0,
-                                torch.device("cpu"), 0, 2)
+    result = train_and_evaluate(
+        model, create_method(name), data, settings, 0, torch.device("cpu"), 0, 2
+    )
     assert result["cost"]["steps"] == 3
     assert 0 <= result["metrics"]["test"]["accuracy"] <= 1
     assert all(np.isfinite(c["train_loss"]) for c in result["metrics"]["curves"])

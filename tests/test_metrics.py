@@ -25,8 +25,9 @@ def test_metrics_equal_hand_computed_values():
 
 def test_ece_bins_pool_examples():
     # both confidences in bin (0.6, 0.667]: |mean acc 0.5 - mean conf 0.65| = 0.15
-    assert expected_calibration_error(np.array([0.62, 0.68 - 0.02]), np.array([1.0, 0.0])) \
-        == pytest.approx(abs(0.5 - (0.62 + 0.66) / 2))
+    assert expected_calibration_error(
+        np.array([0.62, 0.68 - 0.02]), np.array([1.0, 0.0])
+    ) == pytest.approx(abs(0.5 - (0.62 + 0.66) / 2))
 
 
 def test_perfectly_calibrated_is_zero():

@@ -1,0 +1,156 @@
+"""The real CLI: bad input gets one line and exit code 2; end-to-end runs on the packaged
+model and data with a handful of examples; a rerun runs nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--methods", "mixupp"], "unknown method 'mixupp'; known: none, word"),
+        (["--datasets", "rt-polarty"], "Did you mean 'rt-polarity'"),
+        (["--seeds", "1", "x"], "seed 'x' is not an integer"),
+        (["--seeds", "-1"], "must be >= 0"),
+        (["--profile", "fast"], "unknown profile 'fast'"),
+        (["--methods", "tmix", "--opt", "tmix.layer=7"], "has no option 'layer'"),
+        (["--methods", "tmix", "--opt", "tmixlayers7"], "expected METHOD.KEY=VALUE"),
+        (["--methods", "none", "--opt", "tmix.layers=7"], "not in --methods"),
+        (["--datasets", "sst2"], "cannot be loaded here"),
+        (["--epochs", "0"], "invalid training setting epochs=0"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_one_line_exit_2(argv, match, capsys, tmp_path, monkeypatch):
+    from bench import datasets_hub  # noqa: PLC0415
+
+    monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
+    code = main([*argv, "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert match in err
+    assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_model_folder_without_weights(tmp_path, capsys):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    code = main(
+        [
+            "--methods",
+            "none",
+            "--datasets",
+            "rt-polarity",
+            "--profile",
+            "smoke",
+            "--model",
+            str(tmp_path / "m"),
+            "--results-dir",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 2 and "has no weights" in capsys.readouterr().err
+
+
+def test_unwritable_results_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(
+        [
+            "--methods",
+            "none",
+            "--datasets",
+            "rt-polarity",
+            "--profile",
+            "smoke",
+            "--results-dir",
+            str(blocker / "sub"),
+        ]
+    )
+    assert code == 2 and "cannot be written" in capsys.readouterr().err
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_bench.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.e2e
+def test_end_to_end_every_method_then_resume(tmp_path):
+    args = [
+        "--methods",
+        "all",
+        "--datasets",
+        "rt-polarity",
+        "--profile",
+        "smoke",
+        "--train-size",
+        "24",
+        "--val-size",
+        "16",
+        "--test-size",
+        "16",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--reports-dir",
+        str(tmp_path / "reports"),
+        "--no-progress",
+    ]
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "plan: 6 run(s) to do, 0 already done" in first.stdout
+    records = sorted((tmp_path / "results").rglob("*.json"))
+    assert len(records) == 6
+    methods = set()
+    for path in records:
+        record = json.loads(path.read_text())
+        assert record["status"] == "ok"
+        assert record["data"]["sizes"] == {"train": 24, "validation": 16, "test": 16}
+        assert record["model"]["name"] == "minilm-l6" and record["model"]["depth"] == 6
+        assert str(Path.home()) not in path.read_text()  # no home paths in records
+        methods.add(record["spec"]["method"])
+    assert methods == {"none", "word", "sentence", "tmix", "amplify", "manifold"}
+    assert (tmp_path / "reports" / "REPORT.md").is_file()
+    second = cli(*args)
+    assert second.returncode == 0
+    assert "plan: 0 run(s) to do, 6 already done" in second.stdout
+    assert sorted((tmp_path / "results").rglob("*.json")) == records
+
+
+@pytest.mark.e2e
+def test_end_to_end_same_spec_same_numbers(tmp_path):
+    args = [
+        "--methods",
+        "amplify",
+        "--datasets",
+        "amazon-cr",
+        "--profile",
+        "smoke",
+        "--train-size",
+        "16",
+        "--no-progress",
+        "--no-report",
+    ]
+    a = cli(*args, "--results-dir", str(tmp_path / "a"))
+    b = cli(*args, "--results-dir", str(tmp_path / "b"))
+    assert a.returncode == 0 and b.returncode == 0, a.stderr[-2000:]
+    ra = json.loads(next((tmp_path / "a").rglob("*.json")).read_text())
+    rb = json.loads(next((tmp_path / "b").rglob("*.json")).read_text())
+    assert ra["spec_hash"] == rb["spec_hash"]
+    assert ra["metrics"] == rb["metrics"] and ra["predictions"] == rb["predictions"]

@@ -1,0 +1,89 @@
+"""The shared training loop: it learns, it is deterministic, its schedule and failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bench.config import TrainSettings
+from bench.harness import Diverged, build_optimizer, train_and_evaluate
+from bench.method_api import StepOutput
+from bench.registry import create_method
+from tests.conftest import separable_encoded, tiny_classifier
+
+SETTINGS = TrainSettings(epochs=4, batch_size=16, lr=2e-3, warmup_ratio=0.1)
+
+
+def data(n=96):
+    return {
+        "train": separable_encoded(n, 0),
+        "validation": separable_encoded(32, 1),
+        "test": separable_encoded(48, 2),
+    }
+
+
+def train(method="none", seed=0, settings=SETTINGS):
+    model = tiny_classifier(num_labels=2, seed=seed)
+    torch.manual_seed(seed)
+    return train_and_evaluate(
+        model, create_method(method), data(), settings, seed, torch.device("cpu"), 0, 2
+    )
+
+
+def test_training_reduces_the_loss_and_learns_a_separable_set():
+    result = train()
+    curves = result["metrics"]["curves"]
+    assert curves[-1]["train_loss"] < 0.5 * curves[0]["train_loss"]
+    assert result["metrics"]["test"]["accuracy"] >= 0.9
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    a, b, c = train(seed=3), train(seed=3), train(seed=4)
+    assert a["metrics"] == b["metrics"]
+    assert np.array_equal(a["predictions"], b["predictions"])
+    assert a["metrics"]["curves"] != c["metrics"]["curves"]
+
+
+def test_best_epoch_is_chosen_on_validation():
+    result = train()
+    curves = result["metrics"]["curves"]
+    best = max(range(len(curves)), key=lambda i: (curves[i]["val_accuracy"], -i))
+    assert result["metrics"]["best_epoch"] == best + 1
+    assert result["metrics"]["validation"]["accuracy"] == curves[best]["val_accuracy"]
+
+
+def test_cost_is_recorded_and_labelled():
+    cost = train(settings=TrainSettings(epochs=1, batch_size=16))["cost"]
+    assert cost["steps"] == 6
+    assert cost["train_seconds"] > 0 and cost["median_step_seconds"] > 0
+    assert cost["examples_per_second"] == pytest.approx(96 / cost["train_seconds"])
+    assert cost["peak_memory_kind"] == "cpu_rss" and cost["peak_memory_mb"] > 10
+
+
+def test_linear_schedule_uses_the_total_step_count():
+    model = torch.nn.Linear(2, 2)
+    settings = TrainSettings(lr=1.0, warmup_ratio=0.1)
+    optimizer, scheduler = build_optimizer(model, settings, total_steps=100)
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] < lrs[5] < lrs[10] == pytest.approx(1.0)  # warmup over 10 steps
+    assert all(x >= y for x, y in zip(lrs[10:], lrs[11:], strict=False))  # monotone decay
+    assert lrs[-1] == pytest.approx(1 / 90)  # one step from 0 at the last step
+
+
+def test_nan_loss_is_detected_within_the_step():
+    method = create_method("none")
+
+    def nan_step(model, batch, labels, rng):
+        logits = model(**batch)
+        return StepOutput(logits.sum() * float("nan"), logits, 1.0)
+
+    method.training_step = nan_step
+    with pytest.raises(Diverged, match="nan"):
+        train_and_evaluate(
+            tiny_classifier(num_labels=2), method, data(), SETTINGS, 0, torch.device("cpu"), 0, 2
+        )
