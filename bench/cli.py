@@ -277,8 +277,11 @@ def print_list(registry: DatasetRegistry) -> None:
 
 def print_plan(plan: Plan) -> None:
     print(f"plan: {len(plan.todo)} run(s) to do, {len(plan.done)} already done (skipped)")
+    by_reason: dict[str, list[str]] = defaultdict(list)
     for name, reason in plan.unavailable.items():
-        print(f"  unavailable, skipped: {name}: {reason}")
+        by_reason[reason].append(name)
+    for reason, names in by_reason.items():
+        print(f"  skipped, cannot be loaded here ({reason}): {', '.join(names)}")
     sys.stdout.flush()
 
 

@@ -20,14 +20,14 @@ class TrainSettings:
     epochs: int = 2
     batch_size: int = 32
     eval_batch_size: int = 128
-    lr: float = 5e-5
+    lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
-    max_length: int = 64
-    train_size: int | None = 1000  # stratified subsample of train; None = all
-    val_size: int | None = 300
-    test_size: int | None = 500
+    max_length: int = 40
+    train_size: int | None = 512  # stratified subsample of train; None = all
+    val_size: int | None = 200
+    test_size: int | None = 400
     pooling: str = "mean"
     dropout: float = 0.1
     precision: str = "fp32"

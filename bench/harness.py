@@ -23,7 +23,7 @@ from bench.config import RunSpec, TrainSettings
 from bench.data import DatasetRegistry, TextDataset, load_dataset_cached
 from bench.datasets_packaged import subsample
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
-from bench.method_api import MixupMethod
+from bench.method_api import MixupMethod, StepOutput
 from bench.metrics import classification_metrics
 from bench.models import Classifier, load_backbone, resolve_model
 from bench.registry import create_method
@@ -74,6 +74,14 @@ def autocast_for(settings: TrainSettings, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def fused_adamw_supported(model: nn.Module) -> bool:
+    """Fused AdamW (one kernel for all parameters; ~10x faster optimizer step on CPU) exists
+    for CUDA and, from torch 2.4 on, for CPU."""
+    device = next(model.parameters()).device
+    major, minor = (int(x) for x in torch.__version__.split(".")[:2])
+    return device.type == "cuda" or (device.type == "cpu" and (major, minor) >= (2, 4))
+
+
 def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
     """AdamW (no decay on biases and LayerNorm) + linear warmup then linear decay to 0."""
     decay, no_decay = [], []
@@ -96,6 +104,41 @@ def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int)
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Trainer:
+    """One optimisation step with a method's mixing: forward, finite-loss check, backward,
+    clipping, AdamW and schedule (and a gradient scaler for fp16)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        method: MixupMethod,
+        settings: TrainSettings,
+        device: torch.device,
+        total_steps: int,
+    ) -> None:
+        self.model, self.method, self.settings, self.device = model, method, settings, device
+        self.optimizer, self.scheduler = build_optimizer(model, settings, total_steps)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+        self.steps = 0
+
+    def step(
+        self, batch: dict[str, torch.Tensor], labels: torch.Tensor, rng: np.random.Generator
+    ) -> StepOutput:
+        with autocast_for(self.settings, self.device):
+            out = self.method.training_step(self.model, batch, labels, rng)
+        if not torch.isfinite(out.loss):
+            raise Diverged(f"loss became {out.loss.item()} at step {self.steps + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.steps += 1
+        return out
 
 
 @torch.inference_mode()
@@ -140,8 +183,7 @@ def train_and_evaluate(
     model.to(device)
     train = data["train"]
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    optimizer, scheduler = build_optimizer(model, settings, steps_per_epoch * settings.epochs)
-    scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+    trainer = Trainer(model, method, settings, device, steps_per_epoch * settings.epochs)
     rng = np.random.default_rng(seed)  # shuffling, permutations, lambdas, sites
     timer = StepTimer(device)
     reset_cuda_peak(device)
@@ -162,17 +204,7 @@ def train_and_evaluate(
             for index in train_batches(len(train), settings.batch_size, rng):
                 batch, labels = collate(train, index, pad_id, device)
                 timer.start()
-                with autocast_for(settings, device):
-                    out = method.training_step(model, batch, labels, rng)
-                if not torch.isfinite(out.loss):
-                    raise Diverged(f"loss became {out.loss.item()} at epoch {epoch}")
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(out.loss).backward()
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
+                out = trainer.step(batch, labels, rng)
                 timer.stop()
                 losses.append(out.loss.item())
                 one_minus_lam.append(1.0 - out.lam)

@@ -29,7 +29,23 @@ def test_hash_is_stable_across_processes_and_versions():
 
 
 def test_golden_hash():
-    fixed = RunSpec("none", "rt-polarity", "minilm-l6", 0, TrainSettings())
+    settings = TrainSettings(
+        epochs=2,
+        batch_size=32,
+        eval_batch_size=128,
+        lr=5e-5,
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        max_length=64,
+        train_size=1000,
+        val_size=300,
+        test_size=500,
+        pooling="mean",
+        dropout=0.1,
+        precision="fp32",
+    )
+    fixed = RunSpec("none", "rt-polarity", "minilm-l6", 0, settings)
     assert fixed.hash == GOLDEN
 
 
