@@ -69,11 +69,31 @@ def collate(
     )
 
 
-def train_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """A seeded shuffle of 0..n-1 cut into batches (the last one may be smaller)."""
+BUCKET_BATCHES = 50  # length grouping sorts within shuffled buckets of 50 batches
+
+
+def train_batches(
+    n: int, batch_size: int, rng: np.random.Generator, lengths: list[int] | None = None
+) -> Iterator[np.ndarray]:
+    """A seeded shuffle of 0..n-1 cut into batches (the last one may be smaller).
+
+    With `lengths` (length-grouped batching): the shuffled order is cut into buckets of
+    BUCKET_BATCHES batches, each bucket is sorted by length and cut into batches, and the
+    batches are shuffled, so that a batch holds examples of similar length (less padding)
+    while the epoch stays random."""
     order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
+    if lengths is None:
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+        return
+    batches = []
+    bucket = batch_size * BUCKET_BATCHES
+    for start in range(0, n, bucket):
+        chunk = order[start : start + bucket]
+        chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    for index in rng.permutation(len(batches)):
+        yield batches[index]
 
 
 def eval_batches(encoded: Encoded, batch_size: int) -> Iterator[np.ndarray]:

@@ -104,7 +104,16 @@ def build_parser() -> ArgumentParser:
     ):
         p.add_argument(f"--{name}", type=kind, help=f"override the profile's {name}")
     p.add_argument("--pooling", choices=("mean", "cls"), help="override pooling (default mean)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="autocast precision")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        help="autocast precision (fp16 adds a gradient scaler; default fp32)",
+    )
+    p.add_argument(
+        "--batching",
+        choices=("random", "length-grouped"),
+        help="training batches: random (default) or grouped by length",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, help="torch CPU threads per run")
     p.add_argument(
@@ -200,6 +209,7 @@ def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store)
         test_size=args.test_size,
         pooling=args.pooling,
         precision=args.precision,
+        batching=args.batching,
     )
     methods = expand_methods(args.methods)
     raw_options = parse_method_options(args.opt, methods)
@@ -216,9 +226,10 @@ def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store)
         raw.update(raw_options.get(method, {}))
         method_options[method] = options_as_items(create_method(method, raw).options)
     plan = Plan(unavailable=unavailable)
-    for dataset in datasets:
-        for method in methods:
-            for seed in seeds:
+    # seed-major order: a sweep stopped part-way leaves whole seeds, not whole datasets
+    for seed in seeds:
+        for dataset in datasets:
+            for method in methods:
                 spec = RunSpec(method, dataset, args.model, seed, settings, method_options[method])
                 (plan.done if not args.force and store.exists(spec) else plan.todo).append(spec)
     return plan

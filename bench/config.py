@@ -31,6 +31,7 @@ class TrainSettings:
     pooling: str = "mean"
     dropout: float = 0.1
     precision: str = "fp32"
+    batching: str = "random"  # or "length-grouped": sort by length within shuffled buckets
 
     def __post_init__(self) -> None:
         checks = {
@@ -52,6 +53,10 @@ class TrainSettings:
                 raise UserError(f"invalid training setting {name}={getattr(self, name)!r}")
         if self.pooling not in ("mean", "cls"):
             raise UserError(f"invalid pooling {self.pooling!r}: choose 'mean' or 'cls'")
+        if self.batching not in ("random", "length-grouped"):
+            raise UserError(
+                f"invalid batching {self.batching!r}: choose 'random' or 'length-grouped'"
+            )
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")
 

@@ -81,11 +81,29 @@ def stratified_indices(
 
 
 def stratified_sample(labels: np.ndarray, size: int, seed: int = DATA_SEED) -> np.ndarray:
-    """Indices of a stratified sample of `size` examples (all when size >= len)."""
+    """Sorted indices of a stratified sample of exactly `size` examples (all when size >=
+    len): per-class quotas by largest remainder, at least one per class while size allows."""
     if size >= len(labels):
         return np.arange(len(labels))
-    _, taken = stratified_indices(labels, size / len(labels), seed)
-    return taken
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * size / len(labels)
+    quota = np.floor(exact).astype(int)
+    if size >= len(classes):
+        quota = np.maximum(quota, 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if quota.sum() >= size:
+            break
+        if quota[i] < counts[i]:
+            quota[i] += 1
+    while quota.sum() > size:  # the minimum of one per class overshot: trim the largest
+        quota[np.argmax(quota)] -= 1
+    picked = []
+    for label, take in zip(classes, quota, strict=True):
+        idx = np.flatnonzero(labels == label)
+        rng.shuffle(idx)
+        picked.append(idx[:take])
+    return np.sort(np.concatenate(picked))
 
 
 def make_splits(

@@ -201,7 +201,12 @@ def train_and_evaluate(
         for epoch in range(1, settings.epochs + 1):
             model.train()
             losses = []
-            for index in train_batches(len(train), settings.batch_size, rng):
+            lengths = (
+                [len(ids) for ids in train.input_ids]
+                if settings.batching == "length-grouped"
+                else None
+            )
+            for index in train_batches(len(train), settings.batch_size, rng, lengths):
                 batch, labels = collate(train, index, pad_id, device)
                 timer.start()
                 out = trainer.step(batch, labels, rng)

@@ -105,8 +105,11 @@ class MixupMethod:
 
 
 def mix(h: torch.Tensor, perm: torch.Tensor, lam: float) -> torch.Tensor:
-    """lam * h + (1 - lam) * h[perm], along the batch dimension."""
-    return lam * h + (1.0 - lam) * h[perm]
+    """lam * h + (1 - lam) * h[perm], along the batch dimension.
+
+    One fused torch.lerp instead of three element-wise ops (it matters for AMPLIFY, which
+    mixes in every layer); lerp is exact at lam = 1 and for an identity permutation."""
+    return torch.lerp(h[perm], h, lam)
 
 
 def mixed_loss(

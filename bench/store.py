@@ -78,6 +78,15 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty.strip() else "")
 
 
+def invocation() -> str:
+    """The command that started this process, with the home folder shown as ~."""
+    import shlex  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    text = "python run_bench.py " + shlex.join(sys.argv[1:])
+    return text.replace(str(Path.home()), "~")
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -137,6 +146,17 @@ class Store:
             if record is not None:
                 yield record
 
+    def scan(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """(readable records, [(path, why skipped)]) without printing."""
+        good, skipped = [], []
+        for path in sorted((self.root / "runs").glob("**/*.json")):
+            record = read_record(path)
+            if record is None:
+                skipped.append((str(path.relative_to(self.root)), skip_reason(path)))
+            else:
+                good.append(record)
+        return good, skipped
+
 
 def read_record(path: Path, warn: bool = False) -> dict[str, Any] | None:
     """A record, or None (with a warning) when it is corrupt or of an unknown schema."""
@@ -157,6 +177,15 @@ def read_record(path: Path, warn: bool = False) -> dict[str, Any] | None:
             )
         return None
     return record
+
+
+def skip_reason(path: Path) -> str:
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        return f"unreadable JSON ({exc.__class__.__name__})"
+    version = record.get("schema_version") if isinstance(record, dict) else None
+    return f"unknown schema version {version!r} (this suite reads {SCHEMA_VERSION})"
 
 
 def make_record(

@@ -60,6 +60,15 @@ def test_stratified_splits_are_deterministic_disjoint_and_stratified():
     assert 2 in train.labels  # rare classes stay in train
 
 
+@pytest.mark.parametrize("size", [7, 52, 100, 333, 512])
+def test_stratified_sample_has_exactly_the_size(size):
+    labels = np.repeat(np.arange(52), np.arange(1, 53))  # 52 classes of 1..52 examples
+    picked = stratified_sample(labels, size)
+    assert len(picked) == size == len(set(picked.tolist()))
+    if size >= 52:
+        assert len(np.unique(labels[picked])) == 52  # every class kept
+
+
 def test_stratified_sample_keeps_proportions():
     labels = np.array([0] * 800 + [1] * 200)
     picked = stratified_sample(labels, 100)
