@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import platform
@@ -54,8 +55,10 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+@functools.cache
 def git_commit() -> str:
-    """The commit of the suite's checkout (with +dirty), or 'unknown'."""
+    """The commit of the suite's checkout (with +dirty), or 'unknown'. Read once, when the
+    process starts (see the end of this module), so that it names the code that runs."""
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
@@ -258,3 +261,6 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+git_commit()  # at import: a commit made while a sweep runs must not be attributed to it
