@@ -21,6 +21,8 @@ from bench.models import DEFAULT_MODEL, MODEL_ALIASES
 from bench.registry import create_method, method_class, method_names
 from bench.store import Store, records_frame
 
+FAILED_STATUSES = ("failed", "oom", "diverged")
+
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose errors are one line and exit code 2."""
@@ -122,6 +124,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--results-dir", default="results", help="where records go (results/)")
     p.add_argument("--reports-dir", default="reports", help="where the report goes (reports/)")
     p.add_argument("--force", action="store_true", help="rerun specs that have a record")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="rerun only the specs whose record says failed, oom or diverged",
+    )
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -231,7 +238,12 @@ def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store)
         for dataset in datasets:
             for method in methods:
                 spec = RunSpec(method, dataset, args.model, seed, settings, method_options[method])
-                (plan.done if not args.force and store.exists(spec) else plan.todo).append(spec)
+                status = store.status(spec)
+                if args.retry_failed:
+                    redo = status in FAILED_STATUSES
+                else:
+                    redo = args.force or status != "ok"
+                (plan.todo if redo else plan.done).append(spec)
     return plan
 
 
@@ -359,6 +371,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         store.check_writable()
         runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
         runtime.backbone(plan.todo[0].model)  # a bad model fails here, once, with exit 2
+        for name in dict.fromkeys(spec.dataset for spec in plan.todo):
+            load_dataset_cached(registry.get(name))  # a bad dataset fails here, with exit 2
         started = time.perf_counter()
 
         def on_done(outcome: Outcome) -> None:
@@ -373,8 +387,13 @@ def run_sweep(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+        def on_skip(spec: RunSpec) -> None:
+            print(f"skipped {spec.label}: another sweep is running or finished it", flush=True)
+
         try:
-            InProcessExecutor().run(plan.todo, runtime, store, args.profile, on_done)
+            InProcessExecutor().run(
+                plan.todo, runtime, store, args.profile, on_done, on_skip, force=args.force
+            )
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "

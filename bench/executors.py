@@ -53,6 +53,24 @@ def execute_one(
     return Outcome(spec, status, error, record)
 
 
+def execute_claimed(
+    spec: RunSpec,
+    runtime: harness.Runtime,
+    store: Store,
+    profile: str | None,
+    force: bool = False,
+) -> Outcome | None:
+    """Run a spec unless another process holds it or has finished it meanwhile."""
+    if not store.claim(spec):
+        return None
+    try:
+        if not force and store.exists(spec):
+            return None
+        return execute_one(spec, runtime, store, profile)
+    finally:
+        store.release(spec)
+
+
 class InProcessExecutor:
     """Runs specs one after another in this process (the default)."""
 
@@ -63,6 +81,12 @@ class InProcessExecutor:
         store: Store,
         profile: str | None,
         on_done: Callable[[Outcome], None],
+        on_skip: Callable[[RunSpec], None] = lambda spec: None,
+        force: bool = False,
     ) -> None:
         for spec in specs:
-            on_done(execute_one(spec, runtime, store, profile))
+            outcome = execute_claimed(spec, runtime, store, profile, force)
+            if outcome is None:
+                on_skip(spec)
+            else:
+                on_done(outcome)

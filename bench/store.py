@@ -118,6 +118,44 @@ class Store:
                 f"choose another with --results-dir"
             ) from None
 
+    def record_paths(self) -> list[Path]:
+        """Record files; temporary files of an interrupted write (dot-files) are ignored."""
+        return sorted(
+            p for p in (self.root / "runs").glob("**/*.json") if not p.name.startswith(".")
+        )
+
+    def status(self, spec: RunSpec) -> str | None:
+        """The status of the spec's record, or None when it has no readable record."""
+        path = self.path_for(spec)
+        record = read_record(path, warn=True) if path.is_file() else None
+        return None if record is None else record.get("status")
+
+    # ------------------------------------------------------------ claims (concurrent sweeps)
+
+    def lock_path(self, spec: RunSpec) -> Path:
+        return self.path_for(spec).with_suffix(".lock")
+
+    def claim(self, spec: RunSpec) -> bool:
+        """Take the spec for this process; False when a live process (maybe another sweep on
+        the same results folder) holds it. A lock left by a dead process is taken over."""
+        lock = self.lock_path(spec)
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if _lock_is_live(lock):
+                    return False
+                lock.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"pid": os.getpid(), "host": platform.node()}, handle)
+            return True
+        return False
+
+    def release(self, spec: RunSpec) -> None:
+        self.lock_path(spec).unlink(missing_ok=True)
+
     def exists(self, spec: RunSpec, statuses: tuple[str, ...] = ("ok",)) -> bool:
         """True when a readable record with one of `statuses` exists for this spec."""
         path = self.path_for(spec)
@@ -144,7 +182,7 @@ class Store:
 
     def records(self, warn: bool = True) -> Iterator[dict[str, Any]]:
         """Every readable record; unreadable ones are reported with their path and skipped."""
-        for path in sorted((self.root / "runs").glob("**/*.json")):
+        for path in self.record_paths():
             record = read_record(path, warn=warn)
             if record is not None:
                 yield record
@@ -152,7 +190,7 @@ class Store:
     def scan(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
         """(readable records, [(path, why skipped)]) without printing."""
         good, skipped = [], []
-        for path in sorted((self.root / "runs").glob("**/*.json")):
+        for path in self.record_paths():
             record = read_record(path)
             if record is None:
                 skipped.append((str(path.relative_to(self.root)), skip_reason(path)))
@@ -180,6 +218,24 @@ def read_record(path: Path, warn: bool = False) -> dict[str, Any] | None:
             )
         return None
     return record
+
+
+def _lock_is_live(lock: Path) -> bool:
+    """A lock is live when its process runs (same host) or it is on another host."""
+    try:
+        owner = json.loads(lock.read_text())
+        pid, host = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # unreadable: a process died while writing it
+    if host != platform.node():
+        return True  # cannot check another machine's processes
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def skip_reason(path: Path) -> str:
