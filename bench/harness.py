@@ -62,6 +62,14 @@ class Runtime:
         return self._backbones[model_name]
 
 
+def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
+    """fp32 on GPUs with TF32 tensor cores (Ampere and newer) uses them for matmuls and
+    convolutions; that is PyTorch's 'high' float32 matmul precision."""
+    if device.type == "cuda" and settings.precision == "fp32":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -263,6 +271,7 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
     if runtime.threads:
         torch.set_num_threads(runtime.threads)
     device = runtime.torch_device()
+    configure_cuda(device, spec.settings)
     registry = runtime.registry
     assert registry is not None
     entry = registry.get(spec.dataset)

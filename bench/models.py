@@ -196,7 +196,14 @@ def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
         tokenizer = AutoTokenizer.from_pretrained(
             resolved.location, trust_remote_code=trust_remote_code
         )
-        encoder = AutoModel.from_pretrained(resolved.location, trust_remote_code=trust_remote_code)
+        try:  # PyTorch scaled-dot-product attention where the family supports it
+            encoder = AutoModel.from_pretrained(
+                resolved.location, trust_remote_code=trust_remote_code, attn_implementation="sdpa"
+            )
+        except (ValueError, ImportError):
+            encoder = AutoModel.from_pretrained(
+                resolved.location, trust_remote_code=trust_remote_code
+            )
     except OSError as exc:
         raise UserError(
             f"cannot load model {resolved.name!r} from {resolved.location!r}: "

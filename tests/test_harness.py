@@ -87,3 +87,53 @@ def test_nan_loss_is_detected_within_the_step():
         train_and_evaluate(
             tiny_classifier(num_labels=2), method, data(), SETTINGS, 0, torch.device("cpu"), 0, 2
         )
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_is_wired_on_cpu(precision):
+    settings = TrainSettings(epochs=1, batch_size=16, lr=2e-3, precision=precision)
+    model = tiny_classifier(num_labels=2)
+    from bench.harness import Trainer  # noqa: PLC0415
+
+    trainer = Trainer(model, create_method("amplify"), settings, torch.device("cpu"), 10)
+    assert trainer.scaler.is_enabled() == (precision == "fp16")  # a scaler for fp16 only
+    enc = separable_encoded(16)
+    from bench.batching import collate  # noqa: PLC0415
+
+    batch, labels = collate(enc, np.arange(16), 0, torch.device("cpu"))
+    out = trainer.step(batch, labels, np.random.default_rng(0))
+    expected = torch.bfloat16 if precision == "bf16" else torch.float16
+    assert out.logits.dtype == expected  # the forward ran under autocast
+    assert torch.isfinite(out.loss)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights fp32
+
+
+def test_fp32_has_no_scaler_and_no_autocast():
+    from bench.harness import Trainer  # noqa: PLC0415
+
+    trainer = Trainer(
+        tiny_classifier(num_labels=2),
+        create_method("none"),
+        TrainSettings(),
+        torch.device("cpu"),
+        10,
+    )
+    assert not trainer.scaler.is_enabled()
+
+
+def test_remote_code_is_off_unless_asked(monkeypatch):
+    import transformers  # noqa: PLC0415
+
+    from bench.models import ResolvedModel, load_backbone  # noqa: PLC0415
+
+    seen = []
+
+    def fake(location, **kwargs):
+        seen.append(kwargs["trust_remote_code"])
+        return object()
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fake)
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", fake)
+    load_backbone(ResolvedModel("x", "x", "x"))
+    load_backbone(ResolvedModel("x", "x", "x"), trust_remote_code=True)
+    assert seen == [False, False, True, True]
