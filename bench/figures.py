@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -73,7 +74,16 @@ def difference_heatmap(paired: pd.DataFrame, methods: list[str], out_dir: Path, 
     image = ax.imshow(grid, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
     for i in range(len(datasets)):
         for j in range(len(others)):
-            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=9)
+            dark = not np.isnan(grid[i, j]) and abs(grid[i, j]) > 0.6 * bound
+            ax.text(
+                j,
+                i,
+                labels[i][j],
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if dark else "black",
+            )
     ax.set_xticks(range(len(others)), others)
     ax.set_yticks(range(len(datasets)), datasets)
     fig.colorbar(image, ax=ax, label="accuracy - none (points)")
@@ -91,6 +101,7 @@ def accuracy_vs_time(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: 
     fig, ax = plt.subplots(figsize=(6, 4))
     markers = "os^Dv<>"
     for d, (_device, group) in enumerate(means.groupby("device")):
+        group = group.assign(order=group.method.map(methods.index)).sort_values("order")
         for r in group.itertuples():
             ax.scatter(
                 r.seconds,
@@ -179,6 +190,7 @@ def training_curves(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: s
                 label=method,
             )
         ax.set_title(dataset, fontsize=9)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("val accuracy (%)")
     for ax in list(axes.flat)[len(datasets) :]:

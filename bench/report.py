@@ -112,11 +112,14 @@ def paired_rows(ok: pd.DataFrame, baseline: str = "none") -> pd.DataFrame:
             continue
         diff = 100 * (pairs.accuracy - pairs.accuracy_base)
         p_t = paired_t(pairs.accuracy.to_numpy(), pairs.accuracy_base.to_numpy())
-        p_mcnemar = []
-        for r in pairs.itertuples():
+        p_mcnemar, agreeing = [], 0
+        for r, seed_diff in zip(pairs.itertuples(), diff, strict=True):
             a, b = _correct(r.record), _correct(r.record_base)
             if a is not None and b is not None and len(a) == len(b):
-                p_mcnemar.append(mcnemar_exact(a, b))
+                p = mcnemar_exact(a, b)
+                p_mcnemar.append(p)
+                # significant in this seed *and* in the direction of the mean difference
+                agreeing += bool(p < ALPHA and np.sign(seed_diff) == np.sign(diff.mean()))
         rows.append(
             {
                 "dataset": dataset,
@@ -126,7 +129,7 @@ def paired_rows(ok: pd.DataFrame, baseline: str = "none") -> pd.DataFrame:
                 "diff_std": diff.std(ddof=1) if len(diff) > 1 else np.nan,
                 "p_paired_t": p_t,
                 "mcnemar_p_max": max(p_mcnemar) if p_mcnemar else np.nan,
-                "mcnemar_significant": sum(p < ALPHA for p in p_mcnemar),
+                "mcnemar_significant": agreeing,
             }
         )
     return pd.DataFrame(rows)
@@ -230,6 +233,9 @@ def _section(
         return
     acc = accuracy_table(ok)
     acc.to_csv(out_dir / f"accuracy{suffix}.csv", index=False)
+    paired = paired_rows(ok)
+    cost = cost_rows(ok)
+    lines += _headline(acc, paired, cost, methods)
     wide = wide_cells(acc, methods)
     lines += [
         "### Test accuracy (%)",
@@ -267,7 +273,6 @@ def _section(
             "",
         ]
         ranks.rename("average_rank").to_csv(out_dir / f"ranks{suffix}.csv")
-    paired = paired_rows(ok)
     if not paired.empty:
         paired.to_csv(out_dir / f"difference_to_none{suffix}.csv", index=False)
         rows = [
@@ -290,9 +295,9 @@ def _section(
             "zero (seed variance; needs 2 or more seeds). *McNemar* tests, for each seed, "
             "whether the two runs' per-example errors on the test set differ (test-set "
             "sampling); the table shows the largest p over seeds and in how many seeds "
-            f"p < {ALPHA}. `*` marks a difference significant by either test at "
-            f"{ALPHA} (t-test) or in every seed (McNemar). No correction for multiple "
-            "comparisons.",
+            f"p < {ALPHA} with the difference in the direction of the mean. `*` marks a "
+            f"difference significant by the t-test at {ALPHA} or by McNemar in every seed "
+            "in that direction. No correction for multiple comparisons.",
             "",
             tabulate(
                 rows,
@@ -310,7 +315,6 @@ def _section(
             ),
             "",
         ]
-    cost = cost_rows(ok)
     cost.to_csv(out_dir / f"cost{suffix}.csv", index=False)
     lines += [
         "### Cost relative to `none`",
@@ -387,6 +391,63 @@ def _section(
     for name, caption in figures.draw_all(ok, methods, out_dir, suffix):
         lines += [f"![{caption}]({name}.png)", "", f"*{caption}* ([SVG]({name}.svg))", ""]
     _failed(lines, block)
+
+
+def _headline(
+    acc: pd.DataFrame, paired: pd.DataFrame, cost: pd.DataFrame, methods: list[str]
+) -> list[str]:
+    """One row per method: the answer to 'does it help, by how much, at what cost?'."""
+    ranks = average_ranks(acc)
+    rows = []
+    for method in methods:
+        p = paired[paired.method == method] if not paired.empty else paired
+        c = cost[cost.method == method]
+        step_x = c.step_time_x.median() if "step_time_x" in c and not c.empty else np.nan
+        if method == "none":
+            rows.append([method, "–", "–", "–", _rank(ranks, method), "1.00x"])
+            continue
+        if p.empty:
+            continue
+        better = int((p.diff_mean > 0).sum())
+        worse = int((p.diff_mean < 0).sum())
+        sig_better = int(sum(1 for r in p.itertuples() if _mark(r) and r.diff_mean > 0))
+        sig_worse = int(sum(1 for r in p.itertuples() if _mark(r) and r.diff_mean < 0))
+        rows.append(
+            [
+                method,
+                f"{p.diff_mean.mean():+.2f}",
+                f"{better} / {worse} of {len(p)}",
+                f"{sig_better} / {sig_worse}",
+                _rank(ranks, method),
+                _x(step_x),
+            ]
+        )
+    return [
+        "### Summary",
+        "",
+        "Per method, over the datasets: the mean difference in test accuracy to `none` "
+        "(points), on how many datasets its mean is above / below `none`, on how many "
+        "that difference is significant (`*` in the difference table), its average rank, "
+        "and its median training-step time relative to `none`.",
+        "",
+        tabulate(
+            rows,
+            headers=[
+                "method",
+                "mean diff to none",
+                "above / below none",
+                "significant above / below",
+                "average rank",
+                "step time x",
+            ],
+            tablefmt="github",
+        ),
+        "",
+    ]
+
+
+def _rank(ranks: pd.Series, method: str) -> str:
+    return f"{ranks[method]:.2f}" if method in ranks else "–"
 
 
 def _x(value: Any) -> str:
