@@ -205,6 +205,9 @@ def write_report(store: Store, out_dir: Path) -> Path:
         _skipped_section(lines, skipped)
         (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
         return out_dir / "REPORT.md"
+    notes = store.root / "README.md"
+    if notes.is_file():  # the human note next to the results: the command that made them
+        lines += ["## About these results", "", notes.read_text().strip(), ""]
     settings = list(dict.fromkeys(frame.setting))
     for index, setting in enumerate(settings):
         part = frame[frame.setting == setting]
@@ -456,7 +459,13 @@ def _x(value: Any) -> str:
 
 def _provenance(block: pd.DataFrame, settings: dict[str, Any]) -> list[str]:
     records = list(block.record)
-    commands = sorted({r["provenance"].get("command", "unknown") for r in records})
+    commands = sorted(
+        {
+            r["provenance"].get("command", "not in these records: see About these results")
+            for r in records
+        }
+    )
+    shown_commands = [c if c.startswith("not in") else f"`{c}`" for c in commands]
     devices = sorted({d for d in block.device.dropna()})
     packages = records[0]["provenance"]["packages"]
     started = min(r["provenance"]["started"] for r in records)
@@ -474,7 +483,7 @@ def _provenance(block: pd.DataFrame, settings: dict[str, Any]) -> list[str]:
     lines = [
         "| | |",
         "|---|---|",
-        f"| command(s) | {'<br>'.join(f'`{c}`' for c in commands)} |",
+        f"| command(s) | {'<br>'.join(shown_commands)} |",
         f"| model | `{block.model.iloc[0]}` "
         f"({records[0].get('model', {}).get('revision', 'unknown')}) |",
         f"| settings | {', '.join(f'{k}={v}' for k, v in settings.items())} |",

@@ -266,6 +266,7 @@ def make_record(
         "provenance": {
             "packages": package_versions(),
             "git_commit": git_commit(),
+            "command": invocation(),
             "started": started,
             "finished": now(),
             "platform": platform.platform(),
