@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import statistics
 import time
@@ -74,7 +75,7 @@ class Setup:
 
 def overhead(s: Setup, steps: int) -> None:
     rng = np.random.default_rng(0)
-    order = train_batches(len(s.encoded["train"]), 32, rng)
+    order = itertools.cycle(list(train_batches(len(s.encoded["train"]), 32, rng)))
     batches = [collate(s.encoded["train"], next(order), s.pad, s.device) for _ in range(steps)]
     suite_model, plain_model = s.classifier(), s.classifier()
     trainer = Trainer(suite_model, create_method("none"), s.settings, s.device, 10_000)
