@@ -28,7 +28,8 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse whose errors are one line and exit code 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise UserError(f"{message} (see --help)")
+        one_line = message.replace("\r", "\\r").replace("\n", "\\n")  # argv may hold newlines
+        raise UserError(f"{one_line} (see --help)")
 
 
 def seed_list(text: str) -> int:
@@ -422,5 +423,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_sweep(build_parser().parse_args(argv))
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + str(exc).replace("\n", "\\n"), file=sys.stderr)
         return 2
