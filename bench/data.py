@@ -195,12 +195,17 @@ def build_registry(data_dir: str | os.PathLike | None = None) -> DatasetRegistry
     return registry
 
 
-_cache: dict[tuple[str, str], TextDataset] = {}
+_cache: dict[tuple[str, str, str], TextDataset] = {}
 
 
 def load_dataset_cached(entry: DatasetEntry) -> TextDataset:
     """Load once per process (a sweep runs many methods and seeds on the same data)."""
-    key = (entry.kind, entry.name)
+    key = (entry.kind, entry.name, entry.description)  # local folders: description has the path
     if key not in _cache:
         _cache[key] = entry.loader()
     return _cache[key]
+
+
+def subsample(split: TextSplit, size: int | None) -> TextSplit:
+    """A stratified subsample of a split (the same for every method and seed)."""
+    return split if size is None else split.subset(stratified_sample(split.labels, size))

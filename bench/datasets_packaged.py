@@ -25,7 +25,6 @@ from bench.data import (
     carve_validation,
     encode_labels,
     make_splits,
-    stratified_sample,
 )
 
 VADER_ARCHIVE = "vaderSentiment-3.3.2.tar.gz"
@@ -285,8 +284,3 @@ def entries() -> list[DatasetEntry]:
             "R52",
         ),
     ]
-
-
-def subsample(split: TextSplit, size: int | None) -> TextSplit:
-    """A stratified subsample of a split (the same for every method and seed)."""
-    return split if size is None else split.subset(stratified_sample(split.labels, size))

@@ -20,8 +20,7 @@ from tqdm.auto import tqdm
 
 from bench.batching import Encoded, collate, encode, eval_batches, train_batches
 from bench.config import RunSpec, TrainSettings
-from bench.data import DatasetRegistry, TextDataset, load_dataset_cached
-from bench.datasets_packaged import subsample
+from bench.data import DatasetRegistry, TextDataset, load_dataset_cached, subsample
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.method_api import MixupMethod, StepOutput
 from bench.metrics import classification_metrics
