@@ -15,7 +15,13 @@ from bench import harness
 from bench.config import PROFILE_SEEDS, PROFILES, RunSpec, profile_settings
 from bench.data import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
-from bench.executors import InProcessExecutor, Outcome
+from bench.executors import (
+    LOST,
+    InProcessExecutor,
+    LocalPoolExecutor,
+    Outcome,
+    WorkerConfig,
+)
 from bench.method_api import options_as_items
 from bench.models import DEFAULT_MODEL, MODEL_ALIASES
 from bench.registry import create_method, method_class, method_names
@@ -118,7 +124,37 @@ def build_parser() -> ArgumentParser:
         help="training batches: random (default) or grouped by length",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=int, help="torch CPU threads per run")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the blocks inside each layer (not the mixing points); pays off "
+        "on GPUs for long sweeps; not part of the spec, noted in each record",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads per run (local pool: default cores / workers; ray: CPUs "
+        "a run asks for, default 1)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where runs execute: local (this machine) or ray (a Ray cluster)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local executor: worker processes, one per GPU or each with its share of the "
+        "CPU cores (default 1: runs in this process)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="ray executor: address of a running cluster, e.g. 10.0.0.1:6379 "
+        "(default: $RAY_ADDRESS, else a Ray instance started on this machine)",
+    )
     p.add_argument(
         "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"
     )
@@ -360,20 +396,24 @@ def run_sweep(args: argparse.Namespace) -> int:
         return 0
     plan = make_plan(args, registry, store)
     print_plan(plan)
+    check_executor_args(args)
     runtime = harness.Runtime(
         device=args.device,
         progress=not args.no_progress,
         trust_remote_code=args.trust_remote_code,
         threads=args.threads,
         registry=registry,
+        compile=args.compile,
     )
     outcomes: list[Outcome] = []
+    skipped: list[RunSpec] = []
     if plan.todo:
         store.check_writable()
         runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
         runtime.backbone(plan.todo[0].model)  # a bad model fails here, once, with exit 2
         for name in dict.fromkeys(spec.dataset for spec in plan.todo):
             load_dataset_cached(registry.get(name))  # a bad dataset fails here, with exit 2
+        executor = make_executor(args, runtime)
         started = time.perf_counter()
 
         def on_done(outcome: Outcome) -> None:
@@ -389,12 +429,11 @@ def run_sweep(args: argparse.Namespace) -> int:
             )
 
         def on_skip(spec: RunSpec) -> None:
+            skipped.append(spec)
             print(f"skipped {spec.label}: another sweep is running or finished it", flush=True)
 
         try:
-            InProcessExecutor().run(
-                plan.todo, runtime, store, args.profile, on_done, on_skip, force=args.force
-            )
+            executor.run(plan.todo, store, args.profile, on_done, on_skip, force=args.force)
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "
@@ -402,6 +441,13 @@ def run_sweep(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 130
+        not_started = len(plan.todo) - len(outcomes) - len(skipped)
+        if not_started:
+            print(
+                f"{not_started} run(s) were not started (the workers stopped); rerun the same "
+                "command to run them",
+                file=sys.stderr,
+            )
         print(f"sweep finished in {time.perf_counter() - started:.1f} s")
     wanted = {spec.hash for spec in plan.todo + plan.done}
     records = [r for r in store.records() if r["spec_hash"] in wanted]
@@ -415,8 +461,54 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"{len(failed)} run(s) did not finish ok:", file=sys.stderr)
         for outcome in failed:
             print(f"  {outcome.spec.label}: {outcome.status}: {outcome.error}", file=sys.stderr)
+        if any(o.status == LOST for o in failed):
+            print(
+                "lost runs have no record: rerun the same command to redo them",
+                file=sys.stderr,
+            )
         return 1
-    return 0
+    return 1 if len(outcomes) + len(skipped) < len(plan.todo) else 0
+
+
+def check_executor_args(args: argparse.Namespace) -> None:
+    """Executor flags that do not go together fail before anything runs."""
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads {args.threads}: must be at least 1")
+    if args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be at least 1")
+    if args.executor == "ray" and args.workers != 1:
+        raise UserError(
+            "--workers is for --executor local; a Ray cluster runs as many runs at once as "
+            "it has GPUs (or CPUs / --threads)"
+        )
+    if args.executor == "local" and args.ray_address:
+        raise UserError("--ray-address needs --executor ray")
+
+
+def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
+    """The executor the flags ask for (the local pool and Ray start their workers here)."""
+    if args.executor == "local" and args.workers == 1:
+        return InProcessExecutor(runtime)
+    config = WorkerConfig(
+        device=args.device,
+        threads=args.threads,
+        trust_remote_code=args.trust_remote_code,
+        data_dir=args.data_dir,
+        compile=args.compile,
+    )
+    if args.executor == "ray":
+        from bench.executor_ray import RayExecutor  # noqa: PLC0415 (Ray is optional)
+
+        executor = RayExecutor(config, args.ray_address)
+        print(executor.describe(), flush=True)
+        return executor
+    executor = LocalPoolExecutor(config, args.workers)
+    print(
+        f"local pool: {args.workers} worker process(es), "
+        + (f"{executor.threads} thread(s) each" if executor.threads else "one GPU each"),
+        flush=True,
+    )
+    return executor
 
 
 def main(argv: list[str] | None = None) -> int:

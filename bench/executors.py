@@ -1,25 +1,84 @@
-"""Where runs execute. The planner, resume and records are the same whatever the executor."""
+"""Where runs execute. The planner, resume and records are the same whatever the executor.
+
+Every executor runs the same unit, one spec (never one run split across devices, which would
+change how mixup pairs examples). The driver process claims a spec (a lock file in the
+results folder), hands it to a worker, and writes its record when the result comes back, so a
+worker that dies loses only the run it was running; the next sweep redoes it.
+
+- InProcessExecutor: one run after another in this process (``--executor local``, 1 worker).
+- LocalPoolExecutor: N worker processes on this machine, each pinned to one GPU, or on CPU
+  to its own share of the cores (``--executor local --workers N``).
+- RayExecutor (bench.executor_ray): one Ray task per run (``--executor ray``).
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import platform
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from bench import harness
 from bench.config import RunSpec
-from bench.store import Store, make_record, now
+from bench.data import build_registry
+from bench.errors import UserError
+from bench.store import Store, git_commit, make_record, now, package_versions
+
+LOST = "lost"  # the worker died: no record is written, the next sweep redoes the run
 
 
 @dataclass
 class Outcome:
+    """What the driver reports for one finished (or lost) spec."""
+
     spec: RunSpec
     status: str
     error: str | None
     record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker process builds its Runtime: plain values, so it pickles to any process
+    or machine (a Runtime holds loaded models and a registry, which stay where they are)."""
+
+    device: str = "auto"
+    threads: int | None = None
+    trust_remote_code: bool = False
+    data_dir: str | None = None
+    progress: bool = False
+    compile: bool = False
+
+    def runtime(self) -> harness.Runtime:
+        return harness.Runtime(
+            device=self.device,
+            progress=self.progress,
+            compile=self.compile,
+            trust_remote_code=self.trust_remote_code,
+            threads=self.threads,
+            registry=build_registry(self.data_dir),
+        )
+
+
+@dataclass
+class Attempt:
+    """What one run produced where it ran; the driver turns it into a record."""
+
+    spec: RunSpec
+    status: str
+    started: str
+    finished: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    ran_on: dict[str, Any] = field(default_factory=dict)
 
 
 def classify_failure(exc: BaseException) -> str:
@@ -31,26 +90,66 @@ def classify_failure(exc: BaseException) -> str:
     return "failed"
 
 
-def execute_one(
-    spec: RunSpec, runtime: harness.Runtime, store: Store, profile: str | None
-) -> Outcome:
-    """Run one spec in this process, catch its failure, write its record atomically."""
+def attempt(spec: RunSpec, runtime: harness.Runtime) -> Attempt:
+    """Run one spec here; a failure of the run becomes a status, never an exception."""
     started = now()
+    ran_on = {
+        "packages": package_versions(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
+    }
     try:
         result = harness.run(spec, runtime)
-        record = make_record(spec, "ok", result, started, profile=profile)
-        status, error = "ok", None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a failed run is recorded, and the sweep goes on
-        status = classify_failure(exc)
-        error = f"{type(exc).__name__}: {exc}"
-        record = make_record(spec, status, None, started, error=error, profile=profile)
-        record["traceback"] = traceback.format_exc(limit=8)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    store.write(spec, record)
-    return Outcome(spec, status, error, record)
+        return Attempt(
+            spec,
+            classify_failure(exc),
+            started,
+            now(),
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=8),
+            ran_on=ran_on,
+        )
+    return Attempt(spec, "ok", started, now(), result=result, ran_on=ran_on)
+
+
+def record_of(attempt: Attempt, profile: str | None) -> dict[str, Any]:
+    """The JSON record of an attempt, made by the driver (its command and commit)."""
+    record = make_record(
+        attempt.spec,
+        attempt.status,
+        attempt.result,
+        attempt.started,
+        error=attempt.error,
+        profile=profile,
+    )
+    record["provenance"]["finished"] = attempt.finished
+    if attempt.ran_on:  # where the run executed, which may be another machine
+        record["provenance"]["packages"] = attempt.ran_on["packages"]
+        record["provenance"]["platform"] = attempt.ran_on["platform"]
+        if attempt.ran_on["git_commit"] != record["provenance"]["git_commit"]:
+            record["provenance"]["worker_git_commit"] = attempt.ran_on["git_commit"]
+    if attempt.traceback:
+        record["traceback"] = attempt.traceback
+    return record
+
+
+def finish(attempt: Attempt, store: Store, profile: str | None) -> Outcome:
+    """Write the record of an attempt atomically and report it."""
+    record = record_of(attempt, profile)
+    store.write(attempt.spec, record)
+    return Outcome(attempt.spec, attempt.status, attempt.error, record)
+
+
+def execute_one(
+    spec: RunSpec, runtime: harness.Runtime, store: Store, profile: str | None
+) -> Outcome:
+    """Run one spec in this process and write its record."""
+    return finish(attempt(spec, runtime), store, profile)
 
 
 def execute_claimed(
@@ -71,22 +170,215 @@ def execute_claimed(
         store.release(spec)
 
 
+OnDone = Callable[[Outcome], None]
+OnSkip = Callable[[RunSpec], None]
+
+
 class InProcessExecutor:
     """Runs specs one after another in this process (the default)."""
+
+    def __init__(self, runtime: harness.Runtime) -> None:
+        self.runtime = runtime
 
     def run(
         self,
         specs: Iterable[RunSpec],
-        runtime: harness.Runtime,
         store: Store,
         profile: str | None,
-        on_done: Callable[[Outcome], None],
-        on_skip: Callable[[RunSpec], None] = lambda spec: None,
+        on_done: OnDone,
+        on_skip: OnSkip = lambda spec: None,
         force: bool = False,
     ) -> None:
         for spec in specs:
-            outcome = execute_claimed(spec, runtime, store, profile, force)
+            outcome = execute_claimed(spec, self.runtime, store, profile, force)
             if outcome is None:
                 on_skip(spec)
             else:
                 on_done(outcome)
+
+
+class RemoteExecutor:
+    """The driver loop shared by executors whose runs execute in other processes: keep
+    `slots()` claimed specs in flight, write each record as its result arrives."""
+
+    def slots(self) -> int:
+        raise NotImplementedError
+
+    def submit(self, spec: RunSpec) -> Any:
+        """Start the run of a spec; returns a handle."""
+        raise NotImplementedError
+
+    def wait_any(self, handles: list[Any]) -> list[tuple[Any, Attempt | str]]:
+        """Block until at least one handle is done: (handle, its Attempt, or why it was lost)."""
+        raise NotImplementedError
+
+    def cancel(self, handles: list[Any]) -> None:
+        """Stop what is still running (after Ctrl-C)."""
+
+    def close(self) -> None:
+        """Free the workers."""
+
+    def run(
+        self,
+        specs: Iterable[RunSpec],
+        store: Store,
+        profile: str | None,
+        on_done: OnDone,
+        on_skip: OnSkip = lambda spec: None,
+        force: bool = False,
+    ) -> None:
+        queue: Iterator[RunSpec] = iter(specs)
+        in_flight: dict[Any, RunSpec] = {}
+        try:
+            while True:
+                while len(in_flight) < self.slots():
+                    spec = self._next_claimed(queue, store, on_skip, force)
+                    if spec is None:
+                        break
+                    in_flight[self.submit(spec)] = spec
+                if not in_flight:
+                    return
+                for handle, done in self.wait_any(list(in_flight)):
+                    spec = in_flight.pop(handle)
+                    try:
+                        if isinstance(done, Attempt):
+                            outcome = finish(done, store, profile)
+                        else:
+                            outcome = Outcome(spec, LOST, done, {})
+                    finally:
+                        store.release(spec)
+                    on_done(outcome)
+        except BaseException:
+            self.cancel(list(in_flight))
+            for spec in in_flight.values():
+                store.release(spec)
+            raise
+        finally:
+            self.close()
+
+    @staticmethod
+    def _next_claimed(
+        queue: Iterator[RunSpec], store: Store, on_skip: OnSkip, force: bool
+    ) -> RunSpec | None:
+        for spec in queue:
+            if not store.claim(spec):
+                on_skip(spec)
+                continue
+            if not force and store.exists(spec):
+                store.release(spec)
+                on_skip(spec)
+                continue
+            return spec
+        return None
+
+
+# ---------------------------------------------------------------- local worker processes
+
+_WORKER_RUNTIME: harness.Runtime | None = None  # one per worker process, models loaded once
+
+
+def _init_worker(config: WorkerConfig, slots: Any, gpus: list[int], cpu_sets: list[list[int]]):
+    """Pin this worker: take a slot number, then its GPU (CUDA_VISIBLE_DEVICES, set before
+    CUDA starts) or its cores (affinity and torch threads)."""
+    global _WORKER_RUNTIME
+    slot = slots.get()
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[slot])
+    elif cpu_sets and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpu_sets[slot])
+    _WORKER_RUNTIME = config.runtime()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+
+
+def _run_in_worker(spec: RunSpec) -> Attempt:
+    assert _WORKER_RUNTIME is not None, "worker was not initialised"
+    return attempt(spec, _WORKER_RUNTIME)
+
+
+def visible_gpus() -> list[int]:
+    """GPU indices this process may use (honours CUDA_VISIBLE_DEVICES)."""
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+def split_cores(cores: list[int], workers: int) -> list[list[int]]:
+    """Disjoint, equal shares of the cores, one per worker (the remainder stays unused)."""
+    share = max(1, len(cores) // workers)
+    return [cores[(i * share) % len(cores) :][:share] for i in range(workers)]
+
+
+class LocalPoolExecutor(RemoteExecutor):
+    """N worker processes on this machine: one per GPU, or on CPU each with its own cores."""
+
+    def __init__(self, config: WorkerConfig, workers: int) -> None:
+        if workers < 1:
+            raise UserError(f"--workers {workers}: must be at least 1")
+        gpus = visible_gpus() if config.device in ("auto", "cuda") else []
+        if config.device == "cuda" and not gpus:
+            raise UserError("--device cuda: no CUDA device is available; use --device cpu")
+        cpu_sets: list[list[int]] = []
+        if gpus:
+            if workers > len(gpus):
+                raise UserError(
+                    f"--workers {workers}: only {len(gpus)} GPU(s) visible, and a worker "
+                    f"uses one; use --workers {len(gpus)} or fewer, or --device cpu"
+                )
+            gpus = gpus[:workers]
+        else:
+            cores = (
+                sorted(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else list(range(os.cpu_count() or 1))
+            )
+            if workers > len(cores):
+                raise UserError(
+                    f"--workers {workers}: this machine has {len(cores)} core(s); "
+                    f"use --workers {len(cores)} or fewer"
+                )
+            cpu_sets = split_cores(cores, workers)
+            if config.threads is None:
+                config = WorkerConfig(**{**config.__dict__, "threads": len(cpu_sets[0])})
+        self.workers = workers
+        self.config = config
+        self.threads = config.threads
+        context = multiprocessing.get_context("spawn")  # no forked CUDA or thread state
+        slots = context.Queue()
+        for slot in range(workers):
+            slots.put(slot)
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(config, slots, gpus, cpu_sets),
+        )
+        self.broken = False
+
+    def slots(self) -> int:
+        return 0 if self.broken else self.workers
+
+    def submit(self, spec: RunSpec) -> Future:
+        return self.pool.submit(_run_in_worker, spec)
+
+    def wait_any(self, handles: list[Future]) -> list[tuple[Future, Attempt | str]]:
+        done, _ = wait(handles, return_when=FIRST_COMPLETED)
+        out: list[tuple[Future, Attempt | str]] = []
+        for future in done:
+            try:
+                out.append((future, future.result()))
+            except BrokenProcessPool:
+                # a worker died (killed, out of host memory): every run in flight is lost
+                self.broken = True
+                out.append((future, "a worker process died; rerun the same command to redo it"))
+            except Exception as exc:  # e.g. a result that could not be sent back
+                out.append((future, f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def cancel(self, handles: list[Future]) -> None:
+        for future in handles:
+            future.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            process.terminate()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

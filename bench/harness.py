@@ -41,6 +41,7 @@ class Runtime:
     trust_remote_code: bool = False
     threads: int | None = None
     registry: DatasetRegistry | None = None
+    compile: bool = False  # torch.compile the hook-free blocks of each layer
     _backbones: dict[str, Any] = field(default_factory=dict)
 
     def torch_device(self) -> torch.device:
@@ -281,6 +282,8 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
     model = Classifier(
         copy.deepcopy(encoder), dataset.num_labels, spec.settings.pooling, spec.settings.dropout
     )
+    if runtime.compile:
+        model.compile_blocks()
     data = {
         split: encode(dataset.split(split), tokenizer, spec.settings.max_length)
         for split in ("train", "validation", "test")
@@ -317,6 +320,7 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
         "name": device_name(device),
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "compiled": runtime.compile,
     }
     return result
 

@@ -172,6 +172,41 @@ class Classifier(nn.Module):
                 f"{layout.attention!r} to mix"
             ) from None
 
+    def hook_points(self) -> list[nn.Module]:
+        """Every module a method may hook: embeddings, each layer, each attention sub-layer,
+        the pooler (hooks on them change from step to step)."""
+        layout = self.layout
+        points = [_get(self.encoder, layout.embeddings), self.pooler]
+        for layer in _get(self.encoder, layout.layers):
+            points.append(layer)
+            try:
+                points.append(_get(layer, layout.attention))
+            except AttributeError:
+                pass
+        return points
+
+    def compile_blocks(self, **options) -> list[str]:
+        """torch.compile the compute inside each layer, never a module that carries mixing
+        hooks: hooks added and removed every step would recompile a compiled module (or,
+        with hook guards off, be silently ignored). Compiles the largest hook-free
+        sub-modules of each layer (self-attention core, feed-forward, output projections);
+        returns their names."""
+        points = {id(m) for m in self.hook_points()}
+        compiled: list[str] = []
+
+        def visit(module: nn.Module, prefix: str) -> None:
+            for name, child in module.named_children():
+                if id(child) in points:
+                    visit(child, f"{prefix}{name}.")
+                elif any(p.numel() for p in child.parameters()):
+                    child.compile(**options)
+                    compiled.append(f"{prefix}{name}")
+
+        layers_path = self.layout.layers
+        for index, layer in enumerate(_get(self.encoder, layers_path)):
+            visit(layer, f"encoder.{layers_path}.{index}.")
+        return compiled
+
     def forward(
         self,
         input_ids: torch.Tensor,

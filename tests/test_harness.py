@@ -137,3 +137,42 @@ def test_remote_code_is_off_unless_asked(monkeypatch):
     load_backbone(ResolvedModel("x", "x", "x"))
     load_backbone(ResolvedModel("x", "x", "x"), trust_remote_code=True)
     assert seen == [False, False, True, True]
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_compile_leaves_mixing_points_eager_and_never_recompiles_for_new_mixes(family):
+    """--compile compiles only hook-free blocks, so mixing hooks that change every step
+    neither recompile them nor get skipped: compiled and eager forwards agree, mixes
+    included. A counting backend sees each block compiled once for a fixed shape."""
+    from bench.method_api import Site, mixed_step
+    from tests.conftest import toy_batch
+
+    eager, compiled = tiny_classifier(family), tiny_classifier(family)
+    eager.eval(), compiled.eval()
+    graphs: list[int] = []
+
+    def counting_backend(gm, example_inputs):
+        graphs.append(1)
+        return gm.forward
+
+    names = compiled.compile_blocks(backend=counting_backend, dynamic=False)
+    hooked = {id(m) for m in compiled.hook_points()}
+    modules = dict(compiled.named_modules())
+    assert names and all(id(modules[name]) not in hooked for name in names)
+
+    batch, labels = toy_batch(token_types=family != "distilbert")
+    sites = [Site("embeddings")] + [Site("attention", i) for i in range(1, 5)]
+    sites += [Site("layer", 2)]
+    compiled_once = None
+    for step in range(4):
+        perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(step))
+        lam = 0.9 - 0.1 * step
+        want = mixed_step(eager, batch, labels, perm, lam, sites)
+        got = mixed_step(compiled, batch, labels, perm, lam, sites)
+        torch.testing.assert_close(got.logits, want.logits)
+        if compiled_once is None:
+            compiled_once = len(graphs)
+            assert compiled_once >= 1  # blocks of one class share a graph
+    assert len(graphs) == compiled_once  # new permutations and lambdas: no recompilation
+    plain = compiled(**batch)
+    torch.testing.assert_close(plain, eager(**batch))  # and without hooks

@@ -1,0 +1,134 @@
+"""Executors: the local pool gives the same records as in-process runs; bad flags fail early."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import executors
+from bench.cli import main
+from bench.executors import split_cores
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = [
+    "--profile",
+    "smoke",
+    "--train-size",
+    "16",
+    "--val-size",
+    "8",
+    "--test-size",
+    "8",
+    "--threads",
+    "1",
+    "--no-progress",
+    "--no-report",
+]
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_bench.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
+def records_by_spec(results: Path) -> dict[str, dict]:
+    """spec hash -> record, asserting one record per spec and no stray lock or temp files."""
+    out: dict[str, dict] = {}
+    for path in results.rglob("*"):
+        assert path.suffix != ".lock", f"lock left behind: {path}"
+        assert not path.name.startswith(".tmp-"), f"temporary file left behind: {path}"
+        if path.suffix == ".json" and path.parent.parent.parent.name == "runs":
+            record = json.loads(path.read_text())
+            assert record["spec_hash"] not in out, f"two records for {record['spec_hash']}"
+            out[record["spec_hash"]] = record
+    return out
+
+
+def same_numbers(a: dict[str, dict], b: dict[str, dict]) -> None:
+    """Identical specs, metrics and per-example predictions (costs and dates may differ)."""
+    assert sorted(a) == sorted(b)
+    for key in a:
+        assert a[key]["status"] == b[key]["status"] == "ok"
+        assert a[key]["metrics"] == b[key]["metrics"], a[key]["spec"]
+        assert a[key]["predictions"] == b[key]["predictions"], a[key]["spec"]
+        assert a[key]["device"]["threads"] == b[key]["device"]["threads"] == 1
+
+
+def test_split_cores_gives_disjoint_equal_shares():
+    assert split_cores([0, 1], 2) == [[0], [1]]
+    assert split_cores([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3]]
+    assert split_cores([4, 5, 6, 7], 1) == [[4, 5, 6, 7]]
+    shares = split_cores(list(range(16)), 4)
+    assert sorted(c for share in shares for c in share) == list(range(16))
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--workers", "0"], "--workers 0: must be at least 1"),
+        (["--threads", "0"], "--threads 0: must be at least 1"),
+        (["--executor", "ray", "--workers", "2"], "--workers is for --executor local"),
+        (["--ray-address", "127.0.0.1:6379"], "--ray-address needs --executor ray"),
+        (["--workers", str((os.cpu_count() or 1) + 1), "--device", "cpu"], "core(s); use"),
+        (["--executor", "dask"], "invalid choice: 'dask'"),
+    ],
+)
+def test_bad_executor_flags_fail_before_any_run(tmp_path, capsys, flags, message):
+    args = ["--methods", "none", "--datasets", "rt-polarity", "--results-dir", str(tmp_path)]
+    assert main([*args, *TINY, *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and err.count("\n") == 1
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_ray_executor_without_ray_says_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    args = ["--methods", "none", "--datasets", "rt-polarity", "--results-dir", str(tmp_path)]
+    assert main([*args, *TINY, "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "Ray, which is not installed" in err and "pip install -e '.[ray]'" in err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_worker_config_builds_a_runtime_anywhere():
+    config = executors.WorkerConfig(device="cpu", threads=1, compile=True)
+    runtime = config.runtime()
+    assert runtime.threads == 1 and runtime.registry is not None and not runtime.progress
+    assert runtime.compile and runtime.device == "cpu"
+    assert "rt-polarity" in runtime.registry.entries
+
+
+@pytest.mark.e2e
+def test_local_pool_matches_in_process_runs_and_resumes(tmp_path):
+    """Two worker processes with one thread each give the records of a one-thread sweep in
+    this process, bit for bit; a rerun finds everything done."""
+    args = ["--methods", "none", "amplify", "--datasets", "rt-polarity", "amazon-cr", *TINY]
+    alone = run_cli(*args, "--results-dir", str(tmp_path / "alone"))
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    pool = run_cli(
+        *args, "--results-dir", str(tmp_path / "pool"), "--executor", "local", "--workers", "2"
+    )
+    assert pool.returncode == 0, pool.stderr[-2000:]
+    assert "local pool: 2 worker process(es), 1 thread(s) each" in pool.stdout
+    alone_records = records_by_spec(tmp_path / "alone")
+    pool_records = records_by_spec(tmp_path / "pool")
+    assert len(alone_records) == 4
+    same_numbers(alone_records, pool_records)
+    # the driver wrote the records: its command, not a worker's
+    for record in pool_records.values():
+        assert "--workers 2" in record["provenance"]["command"]
+    again = run_cli(
+        *args, "--results-dir", str(tmp_path / "pool"), "--executor", "local", "--workers", "2"
+    )
+    assert again.returncode == 0 and "plan: 0 run(s) to do, 4 already done" in again.stdout
