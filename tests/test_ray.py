@@ -4,117 +4,28 @@ the records of the same sweep run locally, and survive the loss of the worker no
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
+from bench.ray_cluster import LocalRayCluster
 from tests.test_executors import ROOT, TINY, records_by_spec, run_cli, same_numbers
 
 pytest.importorskip("ray", reason="Ray tests need the extra: pip install -e '.[ray]'")
 
-RAY = str(Path(sys.executable).with_name("ray"))
-NODE_FLAGS = ["--num-cpus", "1", "--num-gpus", "0", "--object-store-memory", str(80 * 2**20)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Cluster:
-    """Head and worker nodes as separate process groups, so that one can be killed whole."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Unix socket paths
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": ""}
-        self.env.pop("RAY_ADDRESS")
-        self.nodes: list[subprocess.Popen] = []
-        self.logs = Path(self.temp) / "node-logs"
-        self.logs.mkdir()
-
-    def start_node(self, head: bool) -> subprocess.Popen:
-        flags = (
-            [
-                "--head",
-                f"--port={self.port}",
-                "--include-dashboard=false",
-                f"--temp-dir={self.temp}",
-            ]
-            if head
-            else [f"--address={self.address}"]
-        )
-        log = open(self.logs / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115
-        node = subprocess.Popen(
-            [RAY, "start", "--block", "--node-ip-address=127.0.0.1", *NODE_FLAGS, *flags],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,  # its own process group: raylet, workers and all
-        )
-        self.nodes.append(node)
-        return node
-
-    def alive_nodes(self) -> int:
-        probe = (
-            "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-            "print(sum(1 for n in ray.nodes() if n['Alive']))"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", probe, self.address],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=self.env,
-        )
-        return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else 0
-
-    def wait_for(self, nodes: int, timeout: float = 120) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.alive_nodes() == nodes:
-                return
-            time.sleep(1)
-        logs = "\n".join(p.read_text()[-1500:] for p in sorted(self.logs.iterdir()))
-        raise AssertionError(f"the cluster did not reach {nodes} live node(s):\n{logs}")
-
-    def kill(self, node: subprocess.Popen) -> None:
-        try:
-            os.killpg(node.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        node.wait(timeout=30)
-
-    def stop(self) -> None:
-        for node in reversed(self.nodes):
-            self.kill(node)
-        shutil.rmtree(self.temp, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = Cluster()
+    c = LocalRayCluster(cpus=1)
     try:
-        c.start_node(head=True)
-        c.wait_for(1)
-        c.start_node(head=False)
-        c.wait_for(2)
-        yield c
+        yield c.start(nodes=2)
     finally:
         c.stop()
 
 
-def ray_cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess:
+def ray_cli(cluster: LocalRayCluster, *args: str) -> subprocess.CompletedProcess:
     return run_cli(*args, "--executor", "ray", "--ray-address", cluster.address, env=cluster.env)
 
 
