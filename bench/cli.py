@@ -410,10 +410,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     if plan.todo:
         store.check_writable()
         runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
+        executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
         runtime.backbone(plan.todo[0].model)  # a bad model fails here, once, with exit 2
         for name in dict.fromkeys(spec.dataset for spec in plan.todo):
             load_dataset_cached(registry.get(name))  # a bad dataset fails here, with exit 2
-        executor = make_executor(args, runtime)
         started = time.perf_counter()
 
         def on_done(outcome: Outcome) -> None:

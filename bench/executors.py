@@ -277,13 +277,13 @@ class RemoteExecutor:
 _WORKER_RUNTIME: harness.Runtime | None = None  # one per worker process, models loaded once
 
 
-def _init_worker(config: WorkerConfig, slots: Any, gpus: list[int], cpu_sets: list[list[int]]):
+def _init_worker(config: WorkerConfig, slots: Any, gpus: list[str], cpu_sets: list[list[int]]):
     """Pin this worker: take a slot number, then its GPU (CUDA_VISIBLE_DEVICES, set before
     CUDA starts) or its cores (affinity and torch threads)."""
     global _WORKER_RUNTIME
     slot = slots.get()
     if gpus:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[slot])
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot]
     elif cpu_sets and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpu_sets[slot])
     _WORKER_RUNTIME = config.runtime()
@@ -296,9 +296,15 @@ def _run_in_worker(spec: RunSpec) -> Attempt:
     return attempt(spec, _WORKER_RUNTIME)
 
 
-def visible_gpus() -> list[int]:
-    """GPU indices this process may use (honours CUDA_VISIBLE_DEVICES)."""
-    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries for its workers: with
+    CUDA_VISIBLE_DEVICES=2,3 set, worker 0 must get '2', not '0'."""
+    if not torch.cuda.is_available():
+        return []
+    count = torch.cuda.device_count()
+    listed = [x.strip() for x in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+    listed = [x for x in listed if x]
+    return listed[:count] if listed else [str(i) for i in range(count)]
 
 
 def split_cores(cores: list[int], workers: int) -> list[list[int]]:

@@ -1,7 +1,7 @@
 """Speed figures of the harness, measured on the same model, data and machine in one run
 (on demand, not a test). Prints one JSON line per figure.
 
-    python benchmarks/speed.py [--figures overhead padding grouping eval] [--device auto]
+    python benchmarks/speed.py [--figures overhead padding grouping eval compile] [--device auto]
 
 overhead  a training step through the suite (method none) against a minimal hand-written
           PyTorch loop with the same model, batch and optimizer (goal <= 1.03x)
@@ -10,6 +10,8 @@ padding   one epoch on rt-polarity with dynamic padding against every batch padd
 grouping  length-grouped batching against plain dynamic padding: epoch time and accuracy
 eval      evaluation throughput: the suite's (inference mode, batch 128, length-sorted)
           against a naive loop (no_grad, batch 32, data order)
+compile   (not in the default list) --compile against eager: median training step after
+          warm-up, and the compile time paid in the first steps, for none and amplify
 """
 
 from __future__ import annotations
@@ -224,6 +226,46 @@ def evaluation(s: Setup) -> None:
     )
 
 
+def compiled_steps(s: Setup, steps: int, warmup: int = 8) -> None:
+    """Eager and compiled models train on the same batches (ragged lengths, so dynamic
+    shapes are exercised); steps alternate between them so that drift hits both."""
+    rng = np.random.default_rng(0)
+    order = itertools.cycle(list(train_batches(len(s.encoded["train"]), 32, rng)))
+    batches = [
+        collate(s.encoded["train"], next(order), s.pad, s.device) for _ in range(warmup + steps)
+    ]
+    for method in ("none", "amplify"):
+        trainers = {}
+        for mode in ("eager", "compiled"):
+            model = s.classifier()
+            if mode == "compiled":
+                model.compile_blocks()
+            trainers[mode] = Trainer(model, create_method(method), s.settings, s.device, 10_000)
+        times: dict[str, list[float]] = {"eager": [], "compiled": []}
+        for batch, labels in batches:
+            for mode, trainer in trainers.items():
+                sync(s.device)
+                start = time.perf_counter()
+                trainer.step(batch, labels, np.random.default_rng(len(times[mode])))
+                sync(s.device)
+                times[mode].append(time.perf_counter() - start)
+        eager = statistics.median(times["eager"][warmup:])
+        compiled = statistics.median(times["compiled"][warmup:])
+        emit(
+            figure="compile",
+            method=method,
+            eager_step_s=round(eager, 4),
+            compiled_step_s=round(compiled, 4),
+            speedup=round(eager / compiled, 3),
+            compile_overhead_s=round(
+                sum(times["compiled"][:warmup]) - sum(times["eager"][:warmup]), 1
+            ),
+            warmup_steps=warmup,
+            steps=steps,
+            device=s.device_name,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figures", nargs="+", default=["overhead", "padding", "grouping", "eval"])
@@ -240,6 +282,7 @@ def main() -> None:
             "padding": lambda: padding(setup),
             "grouping": lambda: grouping(setup),
             "eval": lambda: evaluation(setup),
+            "compile": lambda: compiled_steps(setup, args.steps),
         }[figure]()
 
 

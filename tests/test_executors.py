@@ -73,6 +73,23 @@ def test_split_cores_gives_disjoint_equal_shares():
     assert sorted(c for share in shares for c in share) == list(range(16))
 
 
+def test_workers_get_the_gpus_this_process_was_given(monkeypatch):
+    monkeypatch.setattr(executors.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert executors.visible_gpus() == ["2", "3"]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert executors.visible_gpus() == ["0", "1"]
+    monkeypatch.setattr(executors.torch.cuda, "is_available", lambda: False)
+    assert executors.visible_gpus() == []
+
+
+def test_pool_refuses_more_workers_than_gpus(monkeypatch):
+    monkeypatch.setattr(executors, "visible_gpus", lambda: ["0", "1"])
+    with pytest.raises(executors.UserError, match="only 2 GPU"):
+        executors.LocalPoolExecutor(executors.WorkerConfig(device="auto"), workers=3)
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
