@@ -72,7 +72,7 @@ PROFILES: dict[str, TrainSettings] = {
         val_size=32,
         test_size=32,
     ),
-    # Subsampled data, short schedule: 6 methods x 7 packaged datasets in about half an hour.
+    # Subsampled data, short schedule: 6 methods x 7 packaged datasets in ~33 min on 2 cores.
     "quick": TrainSettings(),
     # The published fine-tuning setting: full data, lr 2e-5, batch 32, 10 epochs, length 256.
     "paper": TrainSettings(
