@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,63 @@ def test_local_pool_matches_in_process_runs_and_resumes(tmp_path):
         *args, "--results-dir", str(tmp_path / "pool"), "--executor", "local", "--workers", "2"
     )
     assert again.returncode == 0 and "plan: 0 run(s) to do, 4 already done" in again.stdout
+
+
+def worker_pids(driver_pid: int) -> list[int]:
+    """The pool's worker processes: children of the driver started by multiprocessing spawn
+    (not its resource tracker)."""
+    out = subprocess.run(["pgrep", "-P", str(driver_pid)], capture_output=True, text=True)
+    pids = []
+    for pid in map(int, out.stdout.split()):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "spawn_main" in cmdline:
+            pids.append(pid)
+    return pids
+
+
+@pytest.mark.e2e
+def test_a_killed_pool_worker_loses_only_runs_in_flight(tmp_path):
+    """kill -9 of one worker process: its run (and any other in flight) is reported lost or
+    not started, nothing half-written stays, and the rerun completes exactly the rest."""
+    results = tmp_path / "results"
+    args = [
+        "--methods",
+        "all",
+        "--datasets",
+        "rt-polarity",
+        "amazon-cr",
+        *TINY,
+        "--results-dir",
+        str(results),
+        "--executor",
+        "local",
+        "--workers",
+        "2",
+    ]
+    sweep = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bench.py"), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while not list(results.rglob("seed0-*.json")) and time.time() < deadline:
+        assert sweep.poll() is None, sweep.communicate()[1][-3000:]
+        time.sleep(0.1)
+    victims = worker_pids(sweep.pid)
+    assert victims, "no worker process found"
+    os.kill(victims[0], signal.SIGKILL)
+    out, err = sweep.communicate(timeout=300)
+    assert sweep.returncode == 1, (out[-2000:], err[-2000:])
+    assert ": lost: " in err and "rerun the same command" in err
+    done = records_by_spec(results)  # no duplicates, no locks, no temporary files
+    assert 1 <= len(done) < 12 and all(r["status"] == "ok" for r in done.values())
+
+    rerun = run_cli(*args[:-4])  # resume in this process: the executor is not in the spec
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"plan: {12 - len(done)} run(s) to do, {len(done)} already done" in rerun.stdout
+    assert len(records_by_spec(results)) == 12
