@@ -125,6 +125,13 @@ def test_claims_keep_two_processes_off_the_same_spec(tmp_path):
     assert store.claim(spec)  # a dead process's lock is taken over
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal's foreground. A shell starts background jobs
+    (e.g. `pytest &`, or CI run in the background) with SIGINT ignored, a child inherits
+    that, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args):
     return subprocess.Popen(
         [sys.executable, str(ROOT / "run_bench.py"), *args],
@@ -132,6 +139,7 @@ def cli(*args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 
