@@ -152,8 +152,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="ray executor: address of a running cluster, e.g. 10.0.0.1:6379 "
-        "(default: $RAY_ADDRESS, else a Ray instance started on this machine)",
+        help="ray executor: address of a running cluster, e.g. 10.0.0.1:6379 (default: "
+        "$RAY_ADDRESS, else a cluster started here with 'ray start', else a private one)",
     )
     p.add_argument(
         "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"

@@ -10,6 +10,7 @@ and is redone by the next sweep with the same command.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from bench.config import RunSpec
@@ -42,11 +43,29 @@ def import_ray():
     return ray
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes (Ray retries an unreachable head for a long time), when
+    nothing listens at a HOST:PORT address."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # 'auto' or another form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(
+            f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); start "
+            "a cluster with 'ray start --head' or check the address"
+        ) from None
+
+
 class RayExecutor(RemoteExecutor):
     """Each run is a Ray task; at most as many in flight as the cluster has room for."""
 
     def __init__(self, config: WorkerConfig, address: str | None = None) -> None:
         ray = self.ray = import_ray()
+        if address:
+            check_reachable(address)
         try:
             ray.init(
                 address=address,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -118,6 +119,20 @@ def test_ray_executor_without_ray_says_how_to_install(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert "Ray, which is not installed" in err and "pip install -e '.[ray]'" in err
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_unreachable_ray_address_fails_fast(tmp_path, capsys):
+    pytest.importorskip("ray")
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["--methods", "none", "--datasets", "rt-polarity", "--results-dir", str(tmp_path)]
+    started = time.perf_counter()
+    code = main([*args, *TINY, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"])
+    assert code == 2 and time.perf_counter() - started < 30
+    err = capsys.readouterr().err
+    assert f"--ray-address 127.0.0.1:{port}: nothing answers there" in err
+    assert "ray start --head" in err and err.count("\n") == 1
 
 
 def test_worker_config_builds_a_runtime_anywhere():
