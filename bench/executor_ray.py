@@ -9,6 +9,7 @@ and is redone by the next sweep with the same command.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from typing import Any
@@ -88,7 +89,7 @@ class RayExecutor(RemoteExecutor):
             self.resource, self.per_task = "GPU", 1.0
         else:
             threads = config.threads or 1
-            config = WorkerConfig(**{**config.__dict__, "device": "cpu", "threads": threads})
+            config = dataclasses.replace(config, device="cpu", threads=threads)
             self.task_options = {"num_cpus": threads, "num_gpus": 0, "max_retries": 0}
             self.resource, self.per_task = "CPU", float(threads)
         self.config = config

@@ -13,6 +13,7 @@ worker that dies loses only the run it was running; the next sweep redoes it.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -343,7 +344,7 @@ class LocalPoolExecutor(RemoteExecutor):
                 )
             cpu_sets = split_cores(cores, workers)
             if config.threads is None:
-                config = WorkerConfig(**{**config.__dict__, "threads": len(cpu_sets[0])})
+                config = dataclasses.replace(config, threads=len(cpu_sets[0]))
         self.workers = workers
         self.config = config
         self.threads = config.threads
