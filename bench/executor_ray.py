@@ -75,9 +75,20 @@ class RayExecutor(RemoteExecutor):
                 configure_logging=True,
             )
         except ConnectionError as exc:
+            chain, cause = [], exc
+            while cause is not None:
+                chain.append(str(cause))
+                cause = cause.__cause__
+            if any("InvalidAuthToken" in text for text in chain):
+                raise UserError(
+                    f"--ray-address {address}: the cluster asks for an auth token that this "
+                    "process does not have; set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN to the "
+                    "cluster's token"
+                ) from None
             raise UserError(
-                f"--ray-address {address}: cannot connect to a Ray cluster ({exc}); "
-                "start one with 'ray start --head' or check the address"
+                f"--ray-address {address}: cannot connect to a Ray cluster "
+                f"({str(exc).splitlines()[0]}); start one with 'ray start --head' or check "
+                "the address"
             ) from None
         resources = ray.cluster_resources()
         gpus = config.device != "cpu" and resources.get("GPU", 0) >= 1

@@ -5,6 +5,7 @@ kills its raylet and workers, like losing a machine)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -32,6 +33,11 @@ class LocalRayCluster:
         self.temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Unix socket paths
         self.env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         self.env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # Its own token for nodes and drivers alike (the head listens on the machine's
+        # address, not only on loopback; and a ~/.ray/auth_token left by an earlier private
+        # Ray instance must not make the head and the drivers disagree about auth).
+        self.env["RAY_AUTH_MODE"] = "token"
+        self.env["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
         self.node_flags = [
             "--node-ip-address=127.0.0.1",
             f"--num-cpus={cpus}",

@@ -46,6 +46,27 @@ def test_ray_sweep_matches_the_local_sweep(cluster, tmp_path):
 
 
 @pytest.mark.e2e
+def test_a_driver_without_the_cluster_token_gets_a_one_line_error(cluster, tmp_path):
+    env = {k: v for k, v in cluster.env.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_MODE")}
+    env["HOME"] = str(tmp_path)  # no ~/.ray/auth_token either
+    args = ["--methods", "none", "--datasets", "rt-polarity", *TINY]
+    out = run_cli(
+        *args,
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--executor",
+        "ray",
+        "--ray-address",
+        cluster.address,
+        env=env,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --ray-address") and "asks for an auth token" in last
+    assert not list((tmp_path / "r").rglob("*.json"))
+
+
+@pytest.mark.e2e
 def test_losing_the_worker_node_mid_sweep_loses_only_its_run(cluster, tmp_path):
     results = tmp_path / "results"
     args = [
