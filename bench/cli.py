@@ -505,7 +505,11 @@ def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
     executor = LocalPoolExecutor(config, args.workers)
     print(
         f"local pool: {args.workers} worker process(es), "
-        + (f"{executor.threads} thread(s) each" if executor.threads else "one GPU each"),
+        + (
+            f"{executor.config.threads} thread(s) each"
+            if executor.config.threads
+            else "one GPU each"
+        ),
         flush=True,
     )
     return executor

@@ -54,13 +54,12 @@ class WorkerConfig:
     threads: int | None = None
     trust_remote_code: bool = False
     data_dir: str | None = None
-    progress: bool = False
     compile: bool = False
 
     def runtime(self) -> harness.Runtime:
         return harness.Runtime(
             device=self.device,
-            progress=self.progress,
+            progress=False,  # workers run unattended; the driver reports each run
             compile=self.compile,
             trust_remote_code=self.trust_remote_code,
             threads=self.threads,
@@ -347,7 +346,6 @@ class LocalPoolExecutor(RemoteExecutor):
                 config = dataclasses.replace(config, threads=len(cpu_sets[0]))
         self.workers = workers
         self.config = config
-        self.threads = config.threads
         context = multiprocessing.get_context("spawn")  # no forked CUDA or thread state
         slots = context.Queue()
         for slot in range(workers):

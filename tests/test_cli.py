@@ -81,13 +81,14 @@ def test_unwritable_results_folder(tmp_path, capsys):
     assert code == 2 and "cannot be written" in capsys.readouterr().err
 
 
-def cli(*args, cwd=ROOT):
+def cli(*args, cwd=ROOT, env=None):
     return subprocess.run(
         [sys.executable, str(ROOT / "run_bench.py"), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
 
 

@@ -16,33 +16,11 @@ import pytest
 from bench import executors
 from bench.cli import main
 from bench.executors import split_cores
+from tests.test_cli import ROOT
+from tests.test_cli import cli as run_cli
+from tests.test_reliability import SMALL
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = [
-    "--profile",
-    "smoke",
-    "--train-size",
-    "16",
-    "--val-size",
-    "8",
-    "--test-size",
-    "8",
-    "--threads",
-    "1",
-    "--no-progress",
-    "--no-report",
-]
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run_bench.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+TINY = [*SMALL, "--threads", "1"]  # one thread per run: identical numbers in any executor
 
 
 def records_by_spec(results: Path) -> dict[str, dict]:
