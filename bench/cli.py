@@ -12,7 +12,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench import harness
-from bench.config import PROFILE_SEEDS, PROFILES, RunSpec, profile_settings
+from bench.config import PROFILE_SEEDS, PROFILES, SELECTIONS, RunSpec, profile_settings
 from bench.data import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
 from bench.executors import (
@@ -122,6 +122,11 @@ def build_parser() -> ArgumentParser:
         "--batching",
         choices=("random", "length-grouped"),
         help="training batches: random (default) or grouped by length",
+    )
+    p.add_argument(
+        "--selection",
+        choices=SELECTIONS,
+        help="which epoch is tested: best-val (best validation accuracy) or last",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument(
@@ -254,6 +259,7 @@ def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store)
         pooling=args.pooling,
         precision=args.precision,
         batching=args.batching,
+        selection=args.selection,
     )
     methods = expand_methods(args.methods)
     raw_options = parse_method_options(args.opt, methods)

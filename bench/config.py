@@ -10,7 +10,11 @@ from typing import Any
 
 from bench.errors import UserError, did_you_mean
 
-SPEC_VERSION = 1  # bump when the meaning of a spec field changes
+SPEC_VERSION = 2  # bump when the meaning of a spec field changes
+# 2: common random numbers (named streams per seed: bench.streams), `selection`
+
+
+SELECTIONS = ("best-val", "last")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class TrainSettings:
     dropout: float = 0.1
     precision: str = "fp32"
     batching: str = "random"  # or "length-grouped": sort by length within shuffled buckets
+    selection: str = "best-val"  # test the epoch with the best validation accuracy, or "last"
 
     def __post_init__(self) -> None:
         checks = {
@@ -56,6 +61,10 @@ class TrainSettings:
         if self.batching not in ("random", "length-grouped"):
             raise UserError(
                 f"invalid batching {self.batching!r}: choose 'random' or 'length-grouped'"
+            )
+        if self.selection not in SELECTIONS:
+            raise UserError(
+                f"invalid selection {self.selection!r}: choose {' or '.join(SELECTIONS)}"
             )
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")

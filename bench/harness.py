@@ -1,7 +1,8 @@
 """The one training and evaluation loop that every method runs through.
 
 harness.run(spec): load data -> tokenize (cached) -> model + head -> train with the
-method's mixing -> evaluate on validation each epoch -> test metrics of the best epoch.
+method's mixing -> evaluate on validation each epoch -> test metrics of the selected epoch
+(the last one, or the one with the best validation accuracy).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench.method_api import MixupMethod, StepOutput
 from bench.metrics import classification_metrics
 from bench.models import Classifier, load_backbone, resolve_model
 from bench.registry import create_method
+from bench.streams import numpy_stream, seed_torch
 
 
 class Diverged(RuntimeError):
@@ -68,11 +70,6 @@ def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
     if device.type == "cuda" and settings.precision == "fp32":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
 
 
 def autocast_for(settings: TrainSettings, device: torch.device):
@@ -187,17 +184,24 @@ def train_and_evaluate(
     progress: bool = False,
     label: str = "",
 ) -> dict[str, Any]:
-    """Train with `method`, select the epoch by validation accuracy; metrics and cost."""
+    """Train with `method`; test the last epoch or the one with the best validation accuracy
+    (`settings.selection`); metrics and cost.
+
+    Common random numbers: the data order, the dropout masks and the method's own draws come
+    from separate streams of `seed`, so every method of one seed sees the same batches and
+    dropout, and a method's permutations and lambdas never shift anything else."""
     model.to(device)
     train = data["train"]
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     trainer = Trainer(model, method, settings, device, steps_per_epoch * settings.epochs)
-    rng = np.random.default_rng(seed)  # shuffling, permutations, lambdas, sites
+    order_rng = numpy_stream(seed, "data_order")
+    method_rng = numpy_stream(seed, "method")
+    seed_torch(seed, "dropout")
     timer = StepTimer(device)
     reset_cuda_peak(device)
     curves: list[dict[str, float]] = []
     one_minus_lam: list[float] = []
-    best: tuple[float, int, dict[str, torch.Tensor], dict[str, float]] | None = None
+    best: tuple[float, int, dict[str, torch.Tensor] | None, dict[str, float]] | None = None
     bar = tqdm(
         total=steps_per_epoch * settings.epochs,
         desc=label,
@@ -214,10 +218,10 @@ def train_and_evaluate(
                 if settings.batching == "length-grouped"
                 else None
             )
-            for index in train_batches(len(train), settings.batch_size, rng, lengths):
+            for index in train_batches(len(train), settings.batch_size, order_rng, lengths):
                 batch, labels = collate(train, index, pad_id, device)
                 timer.start()
-                out = trainer.step(batch, labels, rng)
+                out = trainer.step(batch, labels, method_rng)
                 timer.stop()
                 losses.append(out.loss.item())
                 one_minus_lam.append(1.0 - out.lam)
@@ -233,12 +237,16 @@ def train_and_evaluate(
                     "val_nll": val["nll"],
                 }
             )
-            if best is None or val["accuracy"] > best[0]:
+            last_epoch = epoch == settings.epochs
+            if settings.selection == "last" and last_epoch:
+                best = (val["accuracy"], epoch, None, val)
+            elif settings.selection == "best-val" and (best is None or val["accuracy"] > best[0]):
                 state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 best = (val["accuracy"], epoch, state, val)
         bar.close()
         assert best is not None
-        model.load_state_dict(best[2])
+        if best[2] is not None:
+            model.load_state_dict(best[2])
         test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
     test = classification_metrics(test_logits, test_labels, num_labels)
     validation = best[3]
@@ -260,9 +268,21 @@ def train_and_evaluate(
         "test_labels": test_labels.numpy(),
         "confidences": test_logits.float().softmax(-1).max(-1).values.numpy(),
         "cost": cost,
-        "mixing": {
-            "mean_one_minus_lambda": float(np.mean(one_minus_lam)) if one_minus_lam else 0.0
-        },
+        "mixing": mixing_statistics(one_minus_lam),
+    }
+
+
+MIXING_THRESHOLD = 0.01  # a step "really mixes" when 1 - lambda exceeds this
+
+
+def mixing_statistics(one_minus_lam: list[float]) -> dict[str, float]:
+    """Mean 1 - lambda over the steps, and the share of steps that really mix."""
+    values = np.asarray(one_minus_lam, dtype=float)
+    if values.size == 0:
+        return {"mean_one_minus_lambda": 0.0, "share_mixing_steps": 0.0}
+    return {
+        "mean_one_minus_lambda": float(values.mean()),
+        "share_mixing_steps": float(np.mean(values > MIXING_THRESHOLD)),
     }
 
 
@@ -278,7 +298,7 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
     dataset = prepare_data(load_dataset_cached(entry), spec.settings)
     encoder, tokenizer, resolved = runtime.backbone(spec.model)
     method = create_method(spec.method, dict(spec.method_options))
-    seed_everything(spec.seed)
+    seed_torch(spec.seed, "init")  # the head: the same for every method of this seed
     model = Classifier(
         copy.deepcopy(encoder), dataset.num_labels, spec.settings.pooling, spec.settings.dropout
     )

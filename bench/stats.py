@@ -5,6 +5,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.power import TTestPower
+
+ALPHA = 0.05
+POWER = 0.8
+
+
+def paired_mde(sd_diff: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The smallest mean paired difference (same unit as `sd_diff`) that a two-sided paired
+    t-test over `seeds` pairs detects at level `alpha` with probability `power`; NaN when
+    it is undefined (fewer than 2 seeds or an undefined sd)."""
+    if seeds < 2 or not np.isfinite(sd_diff):
+        return float("nan")
+    effect = TTestPower().solve_power(nobs=seeds, alpha=alpha, power=power)
+    return float(effect * sd_diff)
+
+
+def seeds_needed(
+    sd_diff: float, difference: float = 1.0, alpha: float = ALPHA, power: float = POWER
+) -> float:
+    """Seeds a paired t-test needs to detect `difference` given `sd_diff` (ceil); 2 when
+    the sd is 0, NaN when it is undefined."""
+    if not np.isfinite(sd_diff):
+        return float("nan")
+    if sd_diff == 0:
+        return 2.0
+    n = TTestPower().solve_power(effect_size=difference / sd_diff, alpha=alpha, power=power)
+    return float(max(2, int(np.ceil(n))))
 
 
 def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> float:

@@ -155,3 +155,24 @@ def test_end_to_end_same_spec_same_numbers(tmp_path):
     rb = json.loads(next((tmp_path / "b").rglob("*.json")).read_text())
     assert ra["spec_hash"] == rb["spec_hash"]
     assert ra["metrics"] == rb["metrics"] and ra["predictions"] == rb["predictions"]
+
+
+@pytest.mark.e2e
+def test_end_to_end_lambda_one_reproduces_none(tmp_path):
+    """Common random numbers through the real CLI: tmix with alpha 1e-9 draws permutations
+    and layers every step but lambda is exactly 1, so it must equal `none` bit for bit."""
+    args = [
+        *("--methods", "none", "tmix", "--opt", "tmix.alpha=1e-9"),
+        *("--datasets", "rt-polarity", "--profile", "smoke", "--epochs", "2"),
+        *("--train-size", "32", "--results-dir", str(tmp_path), "--no-progress", "--no-report"),
+    ]
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    plain, inert = (
+        json.loads(next((tmp_path / "runs" / "rt-polarity" / m).glob("*.json")).read_text())
+        for m in ("none", "tmix")
+    )
+    assert inert["mixing"]["share_mixing_steps"] == 0.0
+    assert plain["predictions"] == inert["predictions"]
+    assert plain["metrics"]["test"]["nll"] == inert["metrics"]["test"]["nll"]
+    assert plain["metrics"]["curves"] == inert["metrics"]["curves"]
