@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bench.data import TextSplit
+from bench.datasets.base import TextSplit
 
 
 @dataclass

@@ -5,29 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tabulate import tabulate
-
 from bench import harness
-from bench.config import PROFILE_SEEDS, PROFILES, SELECTIONS, RunSpec, profile_settings
-from bench.data import DatasetRegistry, build_registry, load_dataset_cached
+from bench.config import PROFILES, SELECTIONS, RunSpec
+from bench.datasets.registry import build_registry, load_dataset_cached
 from bench.errors import UserError
-from bench.executors import (
-    LOST,
-    InProcessExecutor,
-    LocalPoolExecutor,
-    Outcome,
-    WorkerConfig,
-)
-from bench.method_api import options_as_items
+from bench.executors import InProcessExecutor, LocalPoolExecutor, Outcome, WorkerConfig
+from bench.listing import print_list, print_plan, summary_table
 from bench.models import DEFAULT_MODEL, MODEL_ALIASES
-from bench.registry import create_method, method_class, method_names
-from bench.store import Store, records_frame
+from bench.planning import (
+    SweepRequest,
+    check_methods_fit_model,
+    make_plan,
+    settings_overrides,
+)
+from bench.records import RunStatus
+from bench.report import write_report
+from bench.store import Store
 
-FAILED_STATUSES = ("failed", "oom", "diverged")
+DEFAULT_RESULTS = "results"
+DEFAULT_REPORTS = "reports"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -163,8 +161,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"
     )
-    p.add_argument("--results-dir", default="results", help="where records go (results/)")
-    p.add_argument("--reports-dir", default="reports", help="where the report goes (reports/)")
+    p.add_argument(
+        "--results-dir", default=DEFAULT_RESULTS, help="where records go (default: results/)"
+    )
+    p.add_argument(
+        "--reports-dir",
+        help="where the report goes (default: reports/ for results/, else RESULTS-DIR/report)",
+    )
     p.add_argument("--force", action="store_true", help="rerun specs that have a record")
     p.add_argument(
         "--retry-failed",
@@ -189,66 +192,11 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-# ---------------------------------------------------------------- planning
+# ---------------------------------------------------------------- request
 
 
-def parse_method_options(pairs: list[str], methods: list[str]) -> dict[str, dict[str, str]]:
-    options: dict[str, dict[str, str]] = defaultdict(dict)
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        method, dot, name = key.partition(".")
-        if not sep or not dot or not method or not name:
-            raise UserError(f"--opt {pair!r}: expected METHOD.KEY=VALUE, e.g. tmix.layers=7,9,12")
-        method_class(method)  # unknown method: error with the known ones
-        if method not in methods:
-            raise UserError(f"--opt {pair!r}: method {method!r} is not in --methods")
-        options[method][name] = value
-    return options
-
-
-def expand_methods(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for name in names:
-        for item in method_names() if name == "all" else [name]:
-            method_class(item)
-            if item not in out:
-                out.append(item)
-    return out
-
-
-@dataclass
-class Plan:
-    todo: list[RunSpec] = field(default_factory=list)
-    done: list[RunSpec] = field(default_factory=list)
-    unavailable: dict[str, str] = field(default_factory=dict)
-
-
-def resolve_datasets(
-    names: list[str], registry: DatasetRegistry
-) -> tuple[list[str], dict[str, str]]:
-    """The datasets to run, and those skipped with the reason (only for 'all')."""
-    chosen: list[str] = []
-    unavailable: dict[str, str] = {}
-    for name in names:
-        if name == "all":
-            for entry in registry.entries.values():
-                reason = entry.availability()
-                if reason is None:
-                    chosen.append(entry.name)
-                else:
-                    unavailable[entry.name] = reason
-            continue
-        entry = registry.get(name)
-        reason = entry.availability()
-        if reason is not None:
-            raise UserError(f"dataset {name!r} cannot be loaded here: {reason}")
-        chosen.append(name)
-    return list(dict.fromkeys(chosen)), unavailable
-
-
-def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store) -> Plan:
-    settings = profile_settings(
-        args.profile,
+def request_from_args(args: argparse.Namespace) -> SweepRequest:
+    overrides = settings_overrides(
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -261,129 +209,32 @@ def make_plan(args: argparse.Namespace, registry: DatasetRegistry, store: Store)
         batching=args.batching,
         selection=args.selection,
     )
-    methods = expand_methods(args.methods)
-    raw_options = parse_method_options(args.opt, methods)
-    datasets, unavailable = resolve_datasets(args.datasets, registry)
-    seeds = list(dict.fromkeys(args.seeds if args.seeds else PROFILE_SEEDS[args.profile]))
-    method_options = {}
-    for method in methods:
-        raw: dict[str, object] = {}
-        if method_class(method).mixes:
-            if args.lambda_mode == "matched":
-                raw.update(alpha=0.2, draws=1, max_trick=True)
-            if args.alpha is not None:
-                raw["alpha"] = args.alpha
-        raw.update(raw_options.get(method, {}))
-        method_options[method] = options_as_items(create_method(method, raw).options)
-    plan = Plan(unavailable=unavailable)
-    # seed-major order: a sweep stopped part-way leaves whole seeds, not whole datasets
-    for seed in seeds:
-        for dataset in datasets:
-            for method in methods:
-                spec = RunSpec(method, dataset, args.model, seed, settings, method_options[method])
-                status = store.status(spec)
-                if args.retry_failed:
-                    redo = status in FAILED_STATUSES
-                else:
-                    redo = args.force or status != "ok"
-                (plan.todo if redo else plan.done).append(spec)
-    return plan
+    return SweepRequest(
+        methods=tuple(args.methods),
+        datasets=tuple(args.datasets),
+        model=args.model,
+        seeds=tuple(args.seeds or ()),
+        profile=args.profile,
+        overrides=overrides,
+        options=tuple(args.opt),
+        alpha=args.alpha,
+        lambda_mode=args.lambda_mode,
+        force=args.force,
+        retry_failed=args.retry_failed,
+    )
+
+
+def reports_dir(args: argparse.Namespace) -> Path:
+    """--reports-dir, else reports/ for the default results/, else RESULTS/report: a sweep
+    into a scratch folder never rewrites the committed report."""
+    if args.reports_dir:
+        return Path(args.reports_dir)
+    if Path(args.results_dir) == Path(DEFAULT_RESULTS):
+        return Path(DEFAULT_REPORTS)
+    return Path(args.results_dir) / "report"
 
 
 # ---------------------------------------------------------------- output
-
-
-def print_list(registry: DatasetRegistry) -> None:
-    rows = []
-    for name in method_names():
-        cls = method_class(name)
-        opts = create_method(name).options
-        shown = ", ".join(f"{k}={v}" for k, v in options_as_items(opts)) or "-"
-        rows.append([name, cls.description, shown])
-    print(tabulate(rows, headers=["method", "mixes", "options (defaults)"]))
-    print()
-    rows = []
-    for entry in registry.entries.values():
-        reason = entry.availability()
-        sizes = "-"
-        if reason is None and entry.kind != "hub":
-            try:
-                data = load_dataset_cached(entry)
-                sizes = f"{len(data.train)}/{len(data.validation)}/{len(data.test)}"
-                classes = data.num_labels
-            except UserError as exc:
-                reason = str(exc)
-        classes = entry.num_labels if sizes == "-" else classes
-        rows.append(
-            [
-                entry.name,
-                entry.kind,
-                classes if classes is not None else "?",
-                sizes,
-                entry.stands_in_for or "-",
-                "yes" if reason is None else f"no: {reason}",
-            ]
-        )
-    print(
-        tabulate(
-            rows,
-            headers=[
-                "dataset",
-                "source",
-                "classes",
-                "train/val/test",
-                "stands in for",
-                "available",
-            ],
-        )
-    )
-    print()
-    print(tabulate([[a, t] for a, t in MODEL_ALIASES.items()], headers=["model alias", "loads"]))
-
-
-def print_plan(plan: Plan) -> None:
-    print(f"plan: {len(plan.todo)} run(s) to do, {len(plan.done)} already done (skipped)")
-    by_reason: dict[str, list[str]] = defaultdict(list)
-    for name, reason in plan.unavailable.items():
-        by_reason[reason].append(name)
-    for reason, names in by_reason.items():
-        print(f"  skipped, cannot be loaded here ({reason}): {', '.join(names)}")
-    sys.stdout.flush()
-
-
-def summary_table(records: list[dict]) -> str:
-    frame = records_frame(records)
-    if frame.empty:
-        return "(no runs)"
-    frame = frame.sort_values(["dataset", "method", "seed"])
-    rows = [
-        [
-            r.dataset,
-            r.method,
-            r.seed,
-            r.status,
-            "-" if r.accuracy is None else f"{100 * r.accuracy:.2f}",
-            "-" if r.macro_f1 is None else f"{100 * r.macro_f1:.2f}",
-            "-" if r.ece is None else f"{r.ece:.3f}",
-            "-" if r.train_seconds is None else f"{r.train_seconds:.1f}",
-            "-" if r.median_step_seconds is None else f"{1000 * r.median_step_seconds:.0f}",
-        ]
-        for r in frame.itertuples()
-    ]
-    return tabulate(
-        rows,
-        headers=[
-            "dataset",
-            "method",
-            "seed",
-            "status",
-            "acc %",
-            "macro-F1 %",
-            "ECE",
-            "train s",
-            "step ms",
-        ],
-    )
 
 
 # ---------------------------------------------------------------- main
@@ -396,13 +247,11 @@ def run_sweep(args: argparse.Namespace) -> int:
         print_list(registry)
         return 0
     if args.report:
-        from bench.report import write_report  # noqa: PLC0415
-
-        print(f"report written to {write_report(store, Path(args.reports_dir))}")
+        print(f"report written to {write_report(store, reports_dir(args))}")
         return 0
-    plan = make_plan(args, registry, store)
-    print_plan(plan)
     check_executor_args(args)
+    plan = make_plan(request_from_args(args), registry, store)
+    print_plan(plan)
     runtime = harness.Runtime(
         device=args.device,
         progress=not args.no_progress,
@@ -417,16 +266,19 @@ def run_sweep(args: argparse.Namespace) -> int:
         store.check_writable()
         runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
         executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
-        runtime.backbone(plan.todo[0].model)  # a bad model fails here, once, with exit 2
+        encoder, _, _ = runtime.backbone(plan.todo[0].model)  # a bad model: exit 2, here
+        check_methods_fit_model(plan.todo, encoder)  # depth, family: before the first run
         for name in dict.fromkeys(spec.dataset for spec in plan.todo):
             load_dataset_cached(registry.get(name))  # a bad dataset fails here, with exit 2
         started = time.perf_counter()
 
         def on_done(outcome: Outcome) -> None:
             outcomes.append(outcome)
-            test = outcome.record.get("metrics", {}).get("test", {})
+            record = outcome.record
             detail = (
-                f"acc {100 * test['accuracy']:.2f}%" if outcome.status == "ok" else outcome.error
+                f"acc {100 * record.result.metrics.test.accuracy:.2f}%"
+                if record is not None and record.ok and record.result is not None
+                else outcome.error
             )
             print(
                 f"[{len(outcomes)}/{len(plan.todo)}] {outcome.spec.label}: {outcome.status} "
@@ -439,7 +291,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             print(f"skipped {spec.label}: another sweep is running or finished it", flush=True)
 
         try:
-            executor.run(plan.todo, store, args.profile, on_done, on_skip, force=args.force)
+            executor.run(plan.todo, store, on_done, on_skip, force=args.force)
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "
@@ -455,19 +307,17 @@ def run_sweep(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         print(f"sweep finished in {time.perf_counter() - started:.1f} s")
-    wanted = {spec.hash for spec in plan.todo + plan.done}
-    records = [r for r in store.records() if r["spec_hash"] in wanted]
+    wanted = {spec.hash for spec in plan.specs}
+    records = [r for r in store.records() if r.spec_hash in wanted]
     print(summary_table(records))
     if not args.no_report and plan.todo:
-        from bench.report import write_report  # noqa: PLC0415
-
-        print(f"report written to {write_report(store, Path(args.reports_dir))}")
-    failed = [o for o in outcomes if o.status != "ok"]
+        print(f"report written to {write_report(store, reports_dir(args))}")
+    failed = [o for o in outcomes if o.status is not RunStatus.OK]
     if failed:
         print(f"{len(failed)} run(s) did not finish ok:", file=sys.stderr)
         for outcome in failed:
             print(f"  {outcome.spec.label}: {outcome.status}: {outcome.error}", file=sys.stderr)
-        if any(o.status == LOST for o in failed):
+        if any(o.status is RunStatus.LOST for o in failed):
             print(
                 "lost runs have no record: rerun the same command to redo them",
                 file=sys.stderr,
@@ -503,7 +353,7 @@ def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
         compile=args.compile,
     )
     if args.executor == "ray":
-        from bench.executor_ray import RayExecutor  # noqa: PLC0415 (Ray is optional)
+        from bench.executor_ray import RayExecutor
 
         executor = RayExecutor(config, args.ray_address)
         print(executor.describe(), flush=True)

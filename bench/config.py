@@ -15,6 +15,8 @@ SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 
 
 SELECTIONS = ("best-val", "last")
+# how methods are listed in tables and --list (others follow alphabetically)
+METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold")
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,11 @@ class RunSpec:
     seed: int
     settings: TrainSettings
     method_options: tuple[tuple[str, Any], ...] = field(default=())
+    version: int = SPEC_VERSION  # older records keep the version they were made with
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "spec_version": SPEC_VERSION,
+            "spec_version": self.version,
             "method": self.method,
             "method_options": dict(self.method_options),
             "dataset": self.dataset,
@@ -144,6 +147,7 @@ class RunSpec:
                     for k, v in data.get("method_options", {}).items()
                 )
             ),
+            version=int(data.get("spec_version", 1)),
         )
 
     @property

@@ -25,7 +25,7 @@ _RUNTIMES: dict[WorkerConfig, Any] = {}  # per Ray worker process: models loaded
 
 def run_on_worker(config: WorkerConfig, spec: RunSpec) -> Attempt:
     """The body of the Ray task: runs in a worker process on some node of the cluster."""
-    import torch  # noqa: PLC0415
+    import torch
 
     if config not in _RUNTIMES:
         _RUNTIMES[config] = config.runtime()
@@ -36,7 +36,7 @@ def run_on_worker(config: WorkerConfig, spec: RunSpec) -> Attempt:
 
 def import_ray():
     try:
-        import ray  # noqa: PLC0415
+        import ray
     except ImportError:
         raise UserError(
             f"--executor ray needs Ray, which is not installed; {INSTALL_HINT}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
-import platform
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,21 +27,27 @@ import torch
 
 from bench import harness
 from bench.config import RunSpec
-from bench.data import build_registry
+from bench.datasets.registry import build_registry
 from bench.errors import UserError
-from bench.store import Store, git_commit, make_record, now, package_versions
-
-LOST = "lost"  # the worker died: no record is written, the next sweep redoes the run
+from bench.provenance import git_commit, invocation, now, package_versions, platform_name
+from bench.records import Provenance, RunRecord, RunResult, RunStatus
+from bench.registry import method_label
+from bench.store import Store
 
 
 @dataclass
 class Outcome:
-    """What the driver reports for one finished (or lost) spec."""
+    """What the driver reports for one finished (or lost) spec: its record, or for a lost
+    run (the worker died; no record, the next sweep redoes it) why it was lost."""
 
     spec: RunSpec
-    status: str
-    error: str | None
-    record: dict[str, Any]
+    status: RunStatus
+    record: RunRecord | None = None
+    lost_because: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self.lost_because if self.record is None else self.record.error
 
 
 @dataclass(frozen=True)
@@ -72,22 +77,22 @@ class Attempt:
     """What one run produced where it ran; the driver turns it into a record."""
 
     spec: RunSpec
-    status: str
+    status: RunStatus
     started: str
     finished: str
-    result: dict[str, Any] | None = None
+    result: RunResult | None = None
     error: str | None = None
     traceback: str | None = None
     ran_on: dict[str, Any] = field(default_factory=dict)
 
 
-def classify_failure(exc: BaseException) -> str:
+def classify_failure(exc: BaseException) -> RunStatus:
     """Map an exception raised by a run to a record status."""
     if isinstance(exc, harness.Diverged):
-        return "diverged"
+        return RunStatus.DIVERGED
     if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return "oom"
-    return "failed"
+        return RunStatus.OOM
+    return RunStatus.FAILED
 
 
 def attempt(spec: RunSpec, runtime: harness.Runtime) -> Attempt:
@@ -95,7 +100,7 @@ def attempt(spec: RunSpec, runtime: harness.Runtime) -> Attempt:
     started = now()
     ran_on = {
         "packages": package_versions(),
-        "platform": platform.platform(),
+        "platform": platform_name(),
         "git_commit": git_commit(),
     }
     try:
@@ -114,58 +119,61 @@ def attempt(spec: RunSpec, runtime: harness.Runtime) -> Attempt:
             traceback=traceback.format_exc(limit=8),
             ran_on=ran_on,
         )
-    return Attempt(spec, "ok", started, now(), result=result, ran_on=ran_on)
+    return Attempt(spec, RunStatus.OK, started, now(), result=result, ran_on=ran_on)
 
 
-def record_of(attempt: Attempt, profile: str | None) -> dict[str, Any]:
-    """The JSON record of an attempt, made by the driver (its command and commit)."""
-    record = make_record(
-        attempt.spec,
-        attempt.status,
-        attempt.result,
-        attempt.started,
-        error=attempt.error,
-        profile=profile,
+def record_of(attempt: Attempt) -> RunRecord:
+    """The record of an attempt, made by the driver: its command and commit, the packages
+    and platform of the machine that ran it (which may be another one)."""
+    driver_commit = git_commit()
+    ran_on = attempt.ran_on or {
+        "packages": package_versions(),
+        "platform": platform_name(),
+        "git_commit": driver_commit,
+    }
+    provenance = Provenance(
+        packages=ran_on["packages"],
+        git_commit=driver_commit,
+        started=attempt.started,
+        finished=attempt.finished,
+        platform=ran_on["platform"],
+        command=invocation(),
+        worker_git_commit=(ran_on["git_commit"] if ran_on["git_commit"] != driver_commit else None),
     )
-    record["provenance"]["finished"] = attempt.finished
-    if attempt.ran_on:  # where the run executed, which may be another machine
-        record["provenance"]["packages"] = attempt.ran_on["packages"]
-        record["provenance"]["platform"] = attempt.ran_on["platform"]
-        if attempt.ran_on["git_commit"] != record["provenance"]["git_commit"]:
-            record["provenance"]["worker_git_commit"] = attempt.ran_on["git_commit"]
-    if attempt.traceback:
-        record["traceback"] = attempt.traceback
-    return record
+    spec = attempt.spec
+    return RunRecord(
+        spec=spec,
+        status=attempt.status,
+        provenance=provenance,
+        method_label=method_label(spec.method, dict(spec.method_options)),
+        result=attempt.result,
+        error=attempt.error,
+        traceback=attempt.traceback,
+    )
 
 
-def finish(attempt: Attempt, store: Store, profile: str | None) -> Outcome:
+def finish(attempt: Attempt, store: Store) -> Outcome:
     """Write the record of an attempt atomically and report it."""
-    record = record_of(attempt, profile)
-    store.write(attempt.spec, record)
-    return Outcome(attempt.spec, attempt.status, attempt.error, record)
+    record = record_of(attempt)
+    store.write(record)
+    return Outcome(attempt.spec, attempt.status, record)
 
 
-def execute_one(
-    spec: RunSpec, runtime: harness.Runtime, store: Store, profile: str | None
-) -> Outcome:
+def execute_one(spec: RunSpec, runtime: harness.Runtime, store: Store) -> Outcome:
     """Run one spec in this process and write its record."""
-    return finish(attempt(spec, runtime), store, profile)
+    return finish(attempt(spec, runtime), store)
 
 
 def execute_claimed(
-    spec: RunSpec,
-    runtime: harness.Runtime,
-    store: Store,
-    profile: str | None,
-    force: bool = False,
+    spec: RunSpec, runtime: harness.Runtime, store: Store, force: bool = False
 ) -> Outcome | None:
     """Run a spec unless another process holds it or has finished it meanwhile."""
     if not store.claim(spec):
         return None
     try:
-        if not force and store.exists(spec):
+        if not force and store.finished(spec):
             return None
-        return execute_one(spec, runtime, store, profile)
+        return execute_one(spec, runtime, store)
     finally:
         store.release(spec)
 
@@ -184,13 +192,12 @@ class InProcessExecutor:
         self,
         specs: Iterable[RunSpec],
         store: Store,
-        profile: str | None,
         on_done: OnDone,
         on_skip: OnSkip = lambda spec: None,
         force: bool = False,
     ) -> None:
         for spec in specs:
-            outcome = execute_claimed(spec, self.runtime, store, profile, force)
+            outcome = execute_claimed(spec, self.runtime, store, force)
             if outcome is None:
                 on_skip(spec)
             else:
@@ -222,7 +229,6 @@ class RemoteExecutor:
         self,
         specs: Iterable[RunSpec],
         store: Store,
-        profile: str | None,
         on_done: OnDone,
         on_skip: OnSkip = lambda spec: None,
         force: bool = False,
@@ -242,9 +248,9 @@ class RemoteExecutor:
                     spec = in_flight.pop(handle)
                     try:
                         if isinstance(done, Attempt):
-                            outcome = finish(done, store, profile)
+                            outcome = finish(done, store)
                         else:
-                            outcome = Outcome(spec, LOST, done, {})
+                            outcome = Outcome(spec, RunStatus.LOST, lost_because=done)
                     finally:
                         store.release(spec)
                     on_done(outcome)
@@ -264,7 +270,7 @@ class RemoteExecutor:
             if not store.claim(spec):
                 on_skip(spec)
                 continue
-            if not force and store.exists(spec):
+            if not force and store.finished(spec):
                 store.release(spec)
                 on_skip(spec)
                 continue

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.stats import summary_over_seeds  # noqa: E402
+from bench.analysis import BlockAnalysis, curves, reliability  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 
@@ -29,8 +29,8 @@ def _save(fig, out_dir: Path, name: str) -> None:
     plt.close(fig)
 
 
-def accuracy_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
-    table = summary_over_seeds(ok, "accuracy")
+def accuracy_bars(table: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+    """Mean test accuracy (%) per dataset and method, error bars: std over seeds."""
     datasets = sorted(table.dataset.unique())
     colour = colours(methods)
     width = 0.8 / len(methods)
@@ -40,17 +40,17 @@ def accuracy_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str
         rows = table[table.method == method].set_index("dataset").reindex(datasets)
         ax.bar(
             x + (i - (len(methods) - 1) / 2) * width,
-            100 * rows["mean"],
+            rows["mean"],
             width,
-            yerr=100 * rows["std"].fillna(0),
+            yerr=rows["std"].fillna(0),
             capsize=2,
             label=method,
             color=colour[method],
         )
     ax.set_xticks(x, datasets, rotation=20)
     ax.set_ylabel("test accuracy (%)")
-    low = 100 * (table["mean"].min() - 0.1)
-    ax.set_ylim(max(0, low), min(100, 100 * table["mean"].max() + 5))
+    low = table["mean"].min() - 10
+    ax.set_ylim(max(0, low), min(100, table["mean"].max() + 5))
     ax.set_title("Test accuracy per dataset (mean ± std over seeds)")
     ax.legend(
         ncol=min(6, len(methods)), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18)
@@ -58,19 +58,20 @@ def accuracy_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str
     _save(fig, out_dir, name)
 
 
-def difference_heatmap(paired: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
-    from bench.report import _mark  # noqa: PLC0415
-
-    others = [m for m in methods if m in set(paired.method)]
-    datasets = sorted(paired.dataset.unique())
+def difference_heatmap(diffs: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+    """Mean difference to none per cell with its 95% interval; `*` only where the
+    Holm-corrected paired t-test rejects."""
+    others = [m for m in methods if m in set(diffs.method)]
+    datasets = sorted(diffs.dataset.unique())
     grid = np.full((len(datasets), len(others)), np.nan)
     labels = [["" for _ in others] for _ in datasets]
-    for r in paired.itertuples():
+    for r in diffs.itertuples():
         i, j = datasets.index(r.dataset), others.index(r.method)
-        grid[i, j] = r.diff_mean
-        labels[i][j] = f"{r.diff_mean:+.1f}{_mark(r)}"
+        grid[i, j] = r.diff
+        interval = "" if np.isnan(r.ci_low) else f"\n[{r.ci_low:+.1f}, {r.ci_high:+.1f}]"
+        labels[i][j] = f"{r.diff:+.1f}{'*' if r.significant else ''}{interval}"
     bound = max(1.0, np.nanmax(np.abs(grid)))
-    fig, ax = plt.subplots(figsize=(1.3 * len(others) + 2.5, 0.5 * len(datasets) + 1.8))
+    fig, ax = plt.subplots(figsize=(1.6 * len(others) + 2.5, 0.7 * len(datasets) + 1.8))
     image = ax.imshow(grid, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
     for i in range(len(datasets)):
         for j in range(len(others)):
@@ -81,51 +82,93 @@ def difference_heatmap(paired: pd.DataFrame, methods: list[str], out_dir: Path, 
                 labels[i][j],
                 ha="center",
                 va="center",
-                fontsize=9,
+                fontsize=8,
                 color="white" if dark else "black",
             )
     ax.set_xticks(range(len(others)), others)
     ax.set_yticks(range(len(datasets)), datasets)
     fig.colorbar(image, ax=ax, label="accuracy - none (points)")
-    ax.set_title("Difference to none (* = significant, see tables)")
+    ax.set_title("Difference to none, 95% CI (* = Holm-corrected p < 0.05)")
     _save(fig, out_dir, name)
 
 
-def accuracy_vs_time(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+def gain_vs_cost(
+    aggregates: pd.DataFrame, cost: pd.DataFrame, methods: list[str], out_dir: Path, name: str
+) -> None:
+    """Aggregate difference to none (bootstrap 95% interval) against train time relative
+    to none, per method and device."""
     colour = colours(methods)
-    means = (
-        ok.groupby(["device", "method"])
-        .agg(accuracy=("accuracy", "mean"), seconds=("train_seconds", "mean"))
-        .reset_index()
-    )
     fig, ax = plt.subplots(figsize=(6, 4))
+    ax.axhline(0, color="grey", linewidth=1, linestyle="--")
     markers = "os^Dv<>"
-    for d, (_device, group) in enumerate(means.groupby("device")):
-        group = group.assign(order=group.method.map(methods.index)).sort_values("order")
+    agg = aggregates.set_index("method")
+    for d, (_device, group) in enumerate(cost.groupby("device")):
         for r in group.itertuples():
-            ax.scatter(
-                r.seconds,
-                100 * r.accuracy,
+            if r.method not in agg.index or pd.isna(getattr(r, "train_time_x", np.nan)):
+                continue
+            a = agg.loc[r.method]
+            ax.errorbar(
+                r.train_time_x,
+                a["mean"],
+                yerr=[[a["mean"] - a["low"]], [a["high"] - a["mean"]]],
                 color=colour[r.method],
-                s=60,
                 marker=markers[d % len(markers)],
+                capsize=3,
                 label=r.method if d == 0 else None,
             )
             ax.annotate(
                 r.method,
-                (r.seconds, 100 * r.accuracy),
+                (r.train_time_x, a["mean"]),
                 fontsize=8,
                 xytext=(4, 4),
                 textcoords="offset points",
             )
-    ax.set_xlabel("mean train time per run (s, evaluation excluded)")
-    ax.set_ylabel("mean test accuracy over datasets (%)")
-    ax.set_title("Accuracy against training cost")
+    ax.set_xlabel("train time relative to none (median ratio)")
+    ax.set_ylabel("accuracy - none, mean over datasets (points)")
+    ax.set_title("Gain against cost (bars: 95% stratified bootstrap)")
     ax.legend(fontsize=8)
     _save(fig, out_dir, name)
 
 
+def critical_difference(
+    ranks: pd.Series, cd: float, friedman_p: float, out_dir: Path, name: str
+) -> None:
+    """Demsar's critical-difference diagram: average ranks on a line; methods joined by a
+    bar when their ranks differ by less than the Nemenyi critical difference."""
+    ordered = ranks.sort_values()
+    k = len(ordered)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.3 * k))
+    ax.set_xlim(0.8, k + 0.2)
+    ax.set_ylim(-(k + 1) * 0.35 - 0.3, 1.0)
+    ax.hlines(0, 1, k, color="black")
+    for tick in range(1, k + 1):
+        ax.vlines(tick, -0.05, 0.05, color="black")
+        ax.text(tick, 0.12, str(tick), ha="center", fontsize=8)
+    ax.hlines(0.6, 1, 1 + cd, color="black", linewidth=2)
+    ax.text(1 + cd / 2, 0.7, f"CD = {cd:.2f}", ha="center", fontsize=8)
+    for i, (method, rank) in enumerate(ordered.items()):
+        y = -0.35 * (i + 1)
+        ax.plot([rank, rank], [0, y], color="grey", linewidth=0.8)
+        ax.text(k + 0.15, y, f"{method} ({rank:.2f})", va="center", fontsize=8)
+        ax.plot([rank, k + 0.1], [y, y], color="grey", linewidth=0.8)
+    values = ordered.to_numpy()
+    groups, level = [], 0
+    for i in range(k):
+        j = i
+        while j + 1 < k and values[j + 1] - values[i] < cd:
+            j += 1
+        if j > i and not any(a <= i and j <= b for a, b in groups):
+            groups.append((i, j))
+    for a, b in groups:
+        level += 1
+        ax.hlines(-0.1 * level, values[a] - 0.03, values[b] + 0.03, color="black", linewidth=3)
+    ax.axis("off")
+    ax.set_title(f"Average ranks (1 = best); Friedman p = {friedman_p:.3g}", fontsize=9)
+    _save(fig, out_dir, name)
+
+
 def memory_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+    """Median peak memory per method."""
     colour = colours(methods)
     med = ok.groupby("method").peak_memory_mb.median().reindex(methods)
     kind = ",".join(sorted(set(ok.peak_memory_kind.dropna())))
@@ -138,8 +181,7 @@ def memory_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) 
 
 
 def calibration(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
-    from bench.report import reliability  # noqa: PLC0415
-
+    """ECE per method and a reliability diagram with the test sets pooled."""
     colour = colours(methods)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     ece = ok.groupby("method").ece.mean().reindex(methods)
@@ -174,13 +216,9 @@ def training_curves(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: s
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         for method in methods:
-            curves = [
-                pd.DataFrame(r["metrics"]["curves"])
-                for r in ok[(ok.dataset == dataset) & (ok.method == method)].record
-            ]
-            if not curves:
+            mean = curves(ok, dataset, method)
+            if mean.empty:
                 continue
-            mean = pd.concat(curves).groupby("epoch").val_accuracy.mean()
             ax.plot(
                 mean.index,
                 100 * mean.to_numpy(),
@@ -204,21 +242,36 @@ def training_curves(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: s
     plt.close(fig)
 
 
-def draw_all(
-    ok: pd.DataFrame, methods: list[str], out_dir: Path, suffix: str = ""
-) -> Iterator[tuple[str, str]]:
-    """Draw every figure; yields (file stem, caption)."""
-    from bench.report import paired_rows  # noqa: PLC0415
-
-    present = [m for m in methods if m in set(ok.method)]
-    accuracy_bars(ok, present, out_dir, f"accuracy{suffix}")
+def draw_all(a: BlockAnalysis, out_dir: Path, suffix: str = "") -> Iterator[tuple[str, str]]:
+    """Draw every figure of one block; yields (file stem, caption)."""
+    ok = a.ok
+    present = [m for m in a.methods if m in set(ok.method)]
+    accuracy_bars(a.accuracy, present, out_dir, f"accuracy{suffix}")
     yield f"accuracy{suffix}", "Test accuracy per dataset and method, error bars: std over seeds"
-    paired = paired_rows(ok)
-    if not paired.empty:
-        difference_heatmap(paired, present, out_dir, f"difference{suffix}")
-        yield f"difference{suffix}", "Accuracy difference to none in points"
-    accuracy_vs_time(ok, present, out_dir, f"accuracy_vs_time{suffix}")
-    yield f"accuracy_vs_time{suffix}", "Mean accuracy against mean train time"
+    if not a.differences.empty:
+        difference_heatmap(a.differences, present, out_dir, f"difference{suffix}")
+        yield (
+            f"difference{suffix}",
+            "Accuracy difference to none in points with 95% CI; * = Holm-corrected p < 0.05",
+        )
+    if not a.aggregates.empty and "train_time_x" in a.cost:
+        gain_vs_cost(a.aggregates, a.cost, present, out_dir, f"gain_vs_cost{suffix}")
+        yield (
+            f"gain_vs_cost{suffix}",
+            "Aggregate accuracy difference to none (95% bootstrap interval) against train time",
+        )
+    if a.ranks.critical_difference is not None and a.ranks.friedman_p is not None:
+        critical_difference(
+            a.ranks.ranks,
+            a.ranks.critical_difference,
+            a.ranks.friedman_p,
+            out_dir,
+            f"critical_difference{suffix}",
+        )
+        yield (
+            f"critical_difference{suffix}",
+            "Critical-difference diagram: methods joined by a bar are not distinguishable",
+        )
     memory_bars(ok, present, out_dir, f"memory{suffix}")
     yield f"memory{suffix}", "Peak memory per method"
     calibration(ok, present, out_dir, f"calibration{suffix}")

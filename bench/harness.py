@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import platform
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +22,23 @@ from tqdm.auto import tqdm
 
 from bench.batching import Encoded, collate, encode, eval_batches, train_batches
 from bench.config import RunSpec, TrainSettings
-from bench.data import DatasetRegistry, TextDataset, load_dataset_cached, subsample
+from bench.datasets.base import TextDataset, subsample
+from bench.datasets.registry import DatasetRegistry, load_dataset_cached
+from bench.errors import UserError
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.method_api import MixupMethod, StepOutput
 from bench.metrics import classification_metrics
 from bench.models import Classifier, load_backbone, resolve_model
+from bench.records import (
+    Cost,
+    DataInfo,
+    DeviceInfo,
+    Metrics,
+    Mixing,
+    ModelInfo,
+    Predictions,
+    RunResult,
+)
 from bench.registry import create_method
 from bench.streams import numpy_stream, seed_torch
 
@@ -50,8 +63,6 @@ class Runtime:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if self.device == "cuda" and not torch.cuda.is_available():
-            from bench.errors import UserError  # noqa: PLC0415
-
             raise UserError("--device cuda: no CUDA device is available; use --device cpu")
         return torch.device(self.device)
 
@@ -62,6 +73,16 @@ class Runtime:
             encoder, tokenizer = load_backbone(resolved, self.trust_remote_code)
             self._backbones[model_name] = (encoder, tokenizer, resolved)
         return self._backbones[model_name]
+
+
+@dataclass(frozen=True, eq=False)
+class TrainOutcome:
+    """What training and evaluation produce; `run` adds what it knows of data and model."""
+
+    metrics: Metrics
+    cost: Cost
+    mixing: Mixing
+    predictions: Predictions
 
 
 def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
@@ -77,14 +98,6 @@ def autocast_for(settings: TrainSettings, device: torch.device):
         return nullcontext()
     dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def fused_adamw_supported(model: nn.Module) -> bool:
-    """Fused AdamW (one kernel for all parameters; ~10x faster optimizer step on CPU) exists
-    for CUDA and, from torch 2.4 on, for CPU."""
-    device = next(model.parameters()).device
-    major, minor = (int(x) for x in torch.__version__.split(".")[:2])
-    return device.type == "cuda" or (device.type == "cpu" and (major, minor) >= (2, 4))
 
 
 def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
@@ -183,7 +196,7 @@ def train_and_evaluate(
     num_labels: int,
     progress: bool = False,
     label: str = "",
-) -> dict[str, Any]:
+) -> TrainOutcome:
     """Train with `method`; test the last epoch or the one with the best validation accuracy
     (`settings.selection`); metrics and cost.
 
@@ -249,45 +262,41 @@ def train_and_evaluate(
             model.load_state_dict(best[2])
         test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
     test = classification_metrics(test_logits, test_labels, num_labels)
-    validation = best[3]
-    cost = {
-        "train_seconds": timer.total,
-        "median_step_seconds": timer.median,
-        "steps": len(timer.step_seconds),
-        "examples_per_second": len(train) * settings.epochs / timer.total if timer.total else 0.0,
-        **memory_report(device, rss),
-    }
-    return {
-        "metrics": {
-            "test": test,
-            "validation": validation,
-            "best_epoch": best[1],
-            "curves": curves,
-        },
-        "predictions": test_logits.argmax(-1).numpy(),
-        "test_labels": test_labels.numpy(),
-        "confidences": test_logits.float().softmax(-1).max(-1).values.numpy(),
-        "cost": cost,
-        "mixing": mixing_statistics(one_minus_lam),
-    }
+    return TrainOutcome(
+        metrics=Metrics.from_dict(
+            {"test": test, "validation": best[3], "best_epoch": best[1], "curves": curves}
+        ),
+        cost=Cost(
+            train_seconds=timer.total,
+            median_step_seconds=timer.median,
+            steps=len(timer.step_seconds),
+            examples_per_second=(
+                len(train) * settings.epochs / timer.total if timer.total else 0.0
+            ),
+            **memory_report(device, rss),
+        ),
+        mixing=mixing_statistics(one_minus_lam),
+        predictions=Predictions(
+            test_logits.argmax(-1).numpy(),
+            test_labels.numpy(),
+            test_logits.float().softmax(-1).max(-1).values.numpy(),
+        ),
+    )
 
 
 MIXING_THRESHOLD = 0.01  # a step "really mixes" when 1 - lambda exceeds this
 
 
-def mixing_statistics(one_minus_lam: list[float]) -> dict[str, float]:
+def mixing_statistics(one_minus_lam: list[float]) -> Mixing:
     """Mean 1 - lambda over the steps, and the share of steps that really mix."""
     values = np.asarray(one_minus_lam, dtype=float)
     if values.size == 0:
-        return {"mean_one_minus_lambda": 0.0, "share_mixing_steps": 0.0}
-    return {
-        "mean_one_minus_lambda": float(values.mean()),
-        "share_mixing_steps": float(np.mean(values > MIXING_THRESHOLD)),
-    }
+        return Mixing(0.0, 0.0)
+    return Mixing(float(values.mean()), float(np.mean(values > MIXING_THRESHOLD)))
 
 
-def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
-    """Execute one spec; returns the result part of its record (the store adds the rest)."""
+def run(spec: RunSpec, runtime: Runtime) -> RunResult:
+    """Execute one spec; returns its result (the driver makes the record)."""
     if runtime.threads:
         torch.set_num_threads(runtime.threads)
     device = runtime.torch_device()
@@ -309,7 +318,7 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
         for split in ("train", "validation", "test")
     }
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    result = train_and_evaluate(
+    trained = train_and_evaluate(
         model,
         method,
         data,
@@ -321,35 +330,38 @@ def run(spec: RunSpec, runtime: Runtime) -> dict[str, Any]:
         runtime.progress,
         spec.label,
     )
-    result["data"] = {
-        "fingerprint": dataset.fingerprint(),
-        "source": dataset.source,
-        "sizes": {s: len(dataset.split(s)) for s in ("train", "validation", "test")},
-        "num_labels": dataset.num_labels,
-        "label_names": dataset.label_names,
-    }
-    result["model"] = {
-        "name": resolved.name,
-        "revision": resolved.revision,
-        "family": model.family,
-        "depth": model.depth,
-        "parameters": sum(p.numel() for p in model.parameters()),
-    }
-    result["device"] = {
-        "type": device.type,
-        "name": device_name(device),
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "compiled": runtime.compile,
-    }
-    return result
+    return RunResult(
+        metrics=trained.metrics,
+        cost=trained.cost,
+        mixing=trained.mixing,
+        predictions=trained.predictions,
+        data=DataInfo(
+            fingerprint=dataset.fingerprint(),
+            source=dataset.source,
+            sizes={s: len(dataset.split(s)) for s in ("train", "validation", "test")},
+            num_labels=dataset.num_labels,
+            label_names=dataset.label_names,
+        ),
+        model=ModelInfo(
+            name=resolved.name,
+            revision=resolved.revision,
+            family=model.family,
+            depth=model.depth,
+            parameters=sum(p.numel() for p in model.parameters()),
+        ),
+        device=DeviceInfo(
+            type=device.type,
+            name=device_name(device),
+            threads=torch.get_num_threads(),
+            cpu_count=os.cpu_count(),
+            compiled=runtime.compile,
+        ),
+    )
 
 
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    import platform  # noqa: PLC0415
-
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as handle:

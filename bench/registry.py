@@ -9,11 +9,11 @@ import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
+from bench.config import METHOD_ORDER
 from bench.errors import UserError, did_you_mean
-from bench.method_api import MixupMethod, build_options
+from bench.method_api import MixupMethod, build_options, options_as_items
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
-DEFAULT_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold")
 
 _REGISTRY: dict[str, type[MixupMethod]] = {}
 _discovered = False
@@ -49,8 +49,8 @@ def discover() -> None:
 def method_names() -> list[str]:
     """Registered names: the built-in order first, then the rest alphabetically."""
     discover()
-    known = [n for n in DEFAULT_ORDER if n in _REGISTRY]
-    return known + sorted(n for n in _REGISTRY if n not in DEFAULT_ORDER)
+    known = [n for n in METHOD_ORDER if n in _REGISTRY]
+    return known + sorted(n for n in _REGISTRY if n not in METHOD_ORDER)
 
 
 def method_class(name: str) -> type[MixupMethod]:
@@ -67,3 +67,18 @@ def create_method(name: str, options: Mapping[str, Any] | None = None) -> MixupM
     """An instance of method `name` with validated options."""
     cls = method_class(name)
     return cls(build_options(cls, options or {}))
+
+
+def method_label(name: str, options: Mapping[str, Any]) -> str:
+    """The method's name plus the options that differ from its defaults, e.g.
+    tmix[alpha=16,max_trick=False]: the label a record carries into the report."""
+    defaults = options_as_items(method_class(name).Options())
+    changed = {k: v for k, v in options.items() if dict(defaults).get(k, v) != v}
+    if not changed:
+        return name
+    shown = ",".join(f"{k}={_text(v)}" for k, v in sorted(changed.items()))
+    return f"{name}[{shown}]"
+
+
+def _text(value: Any) -> str:
+    return "/".join(str(v) for v in value) if isinstance(value, tuple | list) else str(value)

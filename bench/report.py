@@ -1,9 +1,10 @@
-"""Reports regenerated from results/ alone (no model, no data): REPORT.md with embedded
-figures, CSV tables for pandas and LaTeX tables for papers."""
+"""Render the report from run records alone (no model, no data, no method registry):
+REPORT.md with embedded figures, CSV tables for pandas and LaTeX tables for papers. The
+numbers come from bench.analysis; this module only turns its tables into text and files.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,188 +12,18 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from bench.stats import average_ranks, mcnemar_exact, paired_t, summary_over_seeds
-from bench.store import Store, decode_floats, decode_ints, records_frame
-
-ALPHA = 0.05
-
-
-# ---------------------------------------------------------------- loading
-
-
-def method_label(spec: dict[str, Any]) -> str:
-    """The method name, plus the options that differ from its defaults (e.g. tmix[alpha=16])."""
-    from bench.registry import method_class  # noqa: PLC0415
-
-    name = spec["method"]
-    try:
-        defaults = dict(_default_options(method_class(name)))
-    except Exception:  # a method that is no longer registered: show its name only
-        return name
-    changed = {
-        k: v
-        for k, v in spec.get("method_options", {}).items()
-        if k in defaults and _same(defaults[k], v) is False
-    }
-    if not changed:
-        return name
-    shown = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(changed.items()))
-    return f"{name}[{shown}]"
-
-
-def _default_options(cls) -> list[tuple[str, Any]]:
-    import dataclasses  # noqa: PLC0415
-
-    return [(f.name, f.default) for f in dataclasses.fields(cls.Options)]
-
-
-def _same(a: Any, b: Any) -> bool:
-    return list(a) == list(b) if isinstance(a, tuple | list) else a == b
-
-
-def _fmt(value: Any) -> str:
-    return "/".join(str(v) for v in value) if isinstance(value, tuple | list) else str(value)
-
-
-def load_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """records_frame plus the columns the report groups by."""
-    frame = records_frame(records)
-    if frame.empty:
-        return frame
-    frame["method"] = [method_label(r["spec"]) for r in records]
-    frame["setting"] = [json.dumps(r["spec"]["settings"], sort_keys=True) for r in records]
-    frame["profile"] = [r.get("profile") or "custom" for r in records]
-    frame["record"] = records
-    return frame
-
-
-def method_order(methods: list[str]) -> list[str]:
-    from bench.registry import DEFAULT_ORDER  # noqa: PLC0415
-
-    def key(m: str) -> tuple[int, str]:
-        base = m.split("[")[0]
-        return (DEFAULT_ORDER.index(base) if base in DEFAULT_ORDER else 99, m)
-
-    return sorted(set(methods), key=key)
-
-
-# ---------------------------------------------------------------- tables
-
-
-def accuracy_table(ok: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-    """Long table: dataset, method, mean, std, n of `metric` (in %)."""
-    table = summary_over_seeds(ok, metric)
-    table[["mean", "std"]] = table[["mean", "std"]] * 100
-    return table
-
-
-def wide_cells(table: pd.DataFrame, methods: list[str], bold: str = "**") -> pd.DataFrame:
-    """dataset x method cells 'mean ± std (n)', the best mean per dataset in bold."""
-    rows = {}
-    for dataset, group in table.groupby("dataset"):
-        best = group["mean"].max()
-        cells = {}
-        for r in group.itertuples():
-            std = "" if pd.isna(r.std) else f" ± {r.std:.2f}"
-            text = f"{r.mean:.2f}{std} ({r.n})"
-            cells[r.method] = f"{bold}{text}{bold}" if np.isclose(r.mean, best) else text
-        rows[dataset] = cells
-    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
-
-
-def paired_rows(ok: pd.DataFrame, baseline: str = "none") -> pd.DataFrame:
-    """Difference to the baseline per dataset and method, over the seeds both ran."""
-    rows = []
-    for (dataset, method), group in ok.groupby(["dataset", "method"]):
-        if method == baseline:
-            continue
-        base = ok[(ok.dataset == dataset) & (ok.method == baseline)]
-        pairs = group.merge(base, on="seed", suffixes=("", "_base"))
-        if pairs.empty:
-            continue
-        diff = 100 * (pairs.accuracy - pairs.accuracy_base)
-        p_t = paired_t(pairs.accuracy.to_numpy(), pairs.accuracy_base.to_numpy())
-        p_mcnemar, agreeing = [], 0
-        for r, seed_diff in zip(pairs.itertuples(), diff, strict=True):
-            a, b = _correct(r.record), _correct(r.record_base)
-            if a is not None and b is not None and len(a) == len(b):
-                p = mcnemar_exact(a, b)
-                p_mcnemar.append(p)
-                # significant in this seed *and* in the direction of the mean difference
-                agreeing += bool(p < ALPHA and np.sign(seed_diff) == np.sign(diff.mean()))
-        rows.append(
-            {
-                "dataset": dataset,
-                "method": method,
-                "n_pairs": len(pairs),
-                "diff_mean": diff.mean(),
-                "diff_std": diff.std(ddof=1) if len(diff) > 1 else np.nan,
-                "p_paired_t": p_t,
-                "mcnemar_p_max": max(p_mcnemar) if p_mcnemar else np.nan,
-                "mcnemar_significant": agreeing,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _correct(record: dict[str, Any]) -> np.ndarray | None:
-    preds = record.get("predictions")
-    if not preds:
-        return None
-    return decode_ints(preds["test_pred"]) == decode_ints(preds["test_label"])
-
-
-def cost_rows(ok: pd.DataFrame, baseline: str = "none") -> pd.DataFrame:
-    """Per device and method: median over (dataset, seed) of cost relative to the baseline."""
-    rows = []
-    for (device, method), group in ok.groupby(["device", "method"]):
-        base = ok[(ok.device == device) & (ok.method == baseline)]
-        pairs = group.merge(base, on=["dataset", "seed"], suffixes=("", "_base"))
-        row = {
-            "device": device,
-            "method": method,
-            "runs": len(group),
-            "train_s_median": group.train_seconds.median(),
-            "step_ms_median": 1000 * group.median_step_seconds.median(),
-            "peak_memory_mb_median": group.peak_memory_mb.median(),
-            "memory_kind": ",".join(sorted(set(group.peak_memory_kind.dropna()))),
-        }
-        if not pairs.empty:
-            row["train_time_x"] = (pairs.train_seconds / pairs.train_seconds_base).median()
-            row["step_time_x"] = (
-                pairs.median_step_seconds / pairs.median_step_seconds_base
-            ).median()
-            row["examples_per_s_x"] = (
-                pairs.examples_per_second / pairs.examples_per_second_base
-            ).median()
-            row["peak_memory_x"] = (pairs.peak_memory_mb / pairs.peak_memory_mb_base).median()
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _p(value: float | None) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def _mark(row: Any) -> str:
-    sig_t = row.p_paired_t is not None and not pd.isna(row.p_paired_t) and row.p_paired_t < ALPHA
-    sig_m = row.n_pairs and row.mcnemar_significant == row.n_pairs
-    return "*" if sig_t or sig_m else ""
-
-
-# ---------------------------------------------------------------- the report
+from bench import figures
+from bench.analysis import BlockAnalysis, analyse_block, records_frame
+from bench.stats import ALPHA
+from bench.store import Store
 
 
 def write_report(store: Store, out_dir: Path) -> Path:
-    """Regenerate reports/ from the records in `store`; returns the path of REPORT.md."""
-    from bench import figures  # noqa: PLC0415
-
+    """Regenerate the report of the records in `store` into `out_dir`; returns REPORT.md."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records, skipped = store.scan()
-    frame = load_frame(records)
+    frame = records_frame(records)
     lines = [
         "# Mixup benchmark report",
         "",
@@ -200,126 +31,310 @@ def write_report(store: Store, out_dir: Path) -> Path:
         f"`{store.root.name}/` alone; do not edit by hand.",
         "",
     ]
-    if frame.empty:
-        lines += ["No records yet."]
-        _skipped_section(lines, skipped)
-        (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
-        return out_dir / "REPORT.md"
     notes = store.root / "README.md"
     if notes.is_file():  # the human note next to the results: the command that made them
         lines += ["## About these results", "", notes.read_text().strip(), ""]
-    settings = list(dict.fromkeys(frame.setting))
-    for index, setting in enumerate(settings):
-        part = frame[frame.setting == setting]
-        for model in dict.fromkeys(part.model):
-            block = part[part.model == model]
-            suffix = "" if len(settings) == 1 and part.model.nunique() == 1 else f"-{index}-{model}"
-            _section(lines, block, out_dir, suffix.replace("/", "_"), figures)
-    _skipped_section(lines, skipped)
+    if frame.empty:
+        lines += ["No records yet.", ""]
+    blocks = (
+        [
+            (setting, model, part[part.model == model])
+            for setting, part in frame.groupby("setting", sort=False)
+            for model in dict.fromkeys(part.model)
+        ]
+        if not frame.empty
+        else []
+    )
+    for index, (_setting, model, block) in enumerate(blocks):
+        suffix = "" if len(blocks) == 1 else f"-{index}-{model}".replace("/", "_")
+        lines += render_block(block, out_dir, suffix)
+    lines += skipped_section(skipped)
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
 
 
-def _section(
-    lines: list[str], block: pd.DataFrame, out_dir: Path, suffix: str, figures: Any
-) -> None:
-    ok = block[block.status == "ok"].copy()
-    methods = method_order(list(block.method))
-    first = block.record.iloc[0]
-    settings = first["spec"]["settings"]
-    profiles = ", ".join(sorted(set(block.profile)))
-    lines += [f"## Model `{block.model.iloc[0]}`, profile {profiles}", ""]
-    lines += _provenance(block, settings)
-    if ok.empty:
-        lines += ["No successful runs.", ""]
-        _failed(lines, block)
-        return
-    acc = accuracy_table(ok)
-    acc.to_csv(out_dir / f"accuracy{suffix}.csv", index=False)
-    paired = paired_rows(ok)
-    cost = cost_rows(ok)
-    lines += _headline(acc, paired, cost, methods)
-    wide = wide_cells(acc, methods)
-    lines += [
-        "### Test accuracy (%)",
-        "",
-        "Mean ± standard deviation over seeds (n = number of seeds); the best mean per "
-        "dataset in bold. The std measures seed-to-seed variance of the whole training "
-        "run (initialisation of the head, data order, dropout, mixing draws) on a fixed "
-        "test set, not the sampling error of the test set.",
-        "",
-        tabulate(wide, headers="keys", tablefmt="github"),
-        "",
-    ]
+def render_block(block: pd.DataFrame, out_dir: Path, suffix: str) -> list[str]:
+    """The section of one (settings, model) block: tables, CSV/TeX files, figures."""
+    lines = [f"## Model `{block.model.iloc[0]}`, profile {', '.join(sorted(set(block.profile)))}"]
+    lines += [""] + provenance(block)
+    analysis = analyse_block(block)
+    if analysis.ok.empty:
+        return lines + ["No successful runs.", ""] + failed_section(block)
+    write_tables(analysis, out_dir, suffix)
+    lines += what_the_data_support(analysis)
+    lines += accuracy_section(analysis)
+    lines += difference_section(analysis)
+    lines += aggregate_section(analysis)
+    lines += rank_section(analysis)
+    lines += power_section(analysis)
+    lines += cost_section(analysis)
+    lines += other_metrics_section(analysis)
+    lines += mixing_section(analysis)
+    lines += ["### Figures", ""]
+    for name, caption in figures.draw_all(analysis, out_dir, suffix):
+        lines += [f"![{caption}]({name}.png)", "", f"*{caption}* ([SVG]({name}.svg))", ""]
+    return lines + failed_section(block)
+
+
+# ---------------------------------------------------------------- files
+
+
+def write_tables(a: BlockAnalysis, out_dir: Path, suffix: str) -> None:
+    """CSV for every table, LaTeX for accuracy and the difference to none."""
+    a.accuracy.to_csv(out_dir / f"accuracy{suffix}.csv", index=False)
+    a.macro_f1.to_csv(out_dir / f"macro_f1{suffix}.csv", index=False)
+    a.ece.to_csv(out_dir / f"ece{suffix}.csv", index=False)
+    a.baselines.to_csv(out_dir / f"baselines{suffix}.csv", index=False)
+    a.cost.to_csv(out_dir / f"cost{suffix}.csv", index=False)
+    a.mixing.to_csv(out_dir / f"mixing{suffix}.csv", index=False)
+    a.ranks.ranks.rename("average_rank").to_csv(out_dir / f"ranks{suffix}.csv")
+    if not a.differences.empty:
+        a.differences.to_csv(out_dir / f"difference_to_none{suffix}.csv", index=False)
+        power = a.differences[["dataset", "method", "seeds", "sd_diff", "mde"]]
+        power = power.assign(seeds_for_1_point=a.differences.seeds_for_1_point)
+        power.to_csv(out_dir / f"power{suffix}.csv", index=False)
+        (out_dir / f"difference_to_none{suffix}.tex").write_text(
+            tabulate(difference_rows(a), headers=DIFF_HEADERS, tablefmt="latex_booktabs") + "\n"
+        )
+    if not a.aggregates.empty:
+        a.aggregates.to_csv(out_dir / f"aggregate{suffix}.csv", index=False)
     (out_dir / f"accuracy{suffix}.tex").write_text(
         tabulate(
-            wide_cells(acc, methods, bold="").reset_index().values.tolist(),
-            headers=["dataset", *methods],
+            wide_cells(a.accuracy, a.methods, bold="").reset_index().values.tolist(),
+            headers=["dataset", *a.methods],
             tablefmt="latex_booktabs",
         )
         + "\n"
     )
-    ranks = average_ranks(acc)
-    n_complete = len(acc.pivot(index="dataset", columns="method", values="mean").dropna())
-    if not ranks.empty:
-        lines += [
-            "### Average rank across datasets",
-            "",
-            f"Rank of each method by mean accuracy within each dataset (1 = best), "
-            f"averaged over the {n_complete} datasets where every method ran.",
-            "",
-            tabulate(
-                [[m, f"{r:.2f}"] for m, r in ranks.items()],
-                headers=["method", "average rank"],
-                tablefmt="github",
-            ),
-            "",
+
+
+# ---------------------------------------------------------------- sections
+
+
+def what_the_data_support(a: BlockAnalysis) -> list[str]:
+    """The answer in words, and only what the tests carry."""
+    out = ["### What the data support", ""]
+    d = a.differences
+    if d.empty:
+        return out + ["No method was run next to `none` on the same seeds: nothing to compare.", ""]
+    significant = d[d.significant]
+    n = int(d.p.notna().sum())
+    if significant.empty:
+        out.append(
+            f"- No method differs from `none` on any dataset after Holm correction over the "
+            f"{n} tested comparisons of the difference table (alpha {ALPHA})."
+        )
+    else:
+        for r in significant.itertuples():
+            side = "above" if r.diff > 0 else "below"
+            out.append(
+                f"- `{r.method}` is {side} `none` on {r.dataset}: {r.diff:+.2f} points "
+                f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
+            )
+        out.append(
+            f"- Every other difference is not significant after Holm correction over {n} tests."
+        )
+    for r in a.aggregates.itertuples():
+        excludes = r.low > 0 or r.high < 0
+        out.append(
+            f"- Aggregate `{r.method}` - `none` over {r.datasets} datasets: {r.mean:+.2f} points, "
+            f"95% bootstrap interval [{r.low:+.2f}, {r.high:+.2f}]"
+            + (" (excludes 0)" if excludes else " (includes 0)")
+            + f"; probability of improvement {r.p_improvement:.2f} "
+            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
+        )
+    ranks = a.ranks
+    if ranks.friedman_p is not None:
+        verdict = (
+            "the methods' ranks differ (Friedman)"
+            if ranks.friedman_p < ALPHA
+            else "no ranking of the methods is supported (Friedman)"
+        )
+        out.append(
+            f"- Across {ranks.datasets} datasets: {verdict}, p = {fmt_p(ranks.friedman_p)}; "
+            f"average ranks closer than the critical difference "
+            f"{ranks.critical_difference:.2f} are not distinguishable (Nemenyi)."
+        )
+    mde = d.mde.dropna()
+    if not mde.empty:
+        out.append(
+            f"- Power: median minimum detectable difference {mde.median():.2f} points "
+            f"(range {mde.min():.2f}-{mde.max():.2f}) at {int(d.seeds.median())} seeds; smaller "
+            "true differences could go undetected."
+        )
+    degenerate = a.baselines[a.baselines.degenerate_runs > 0]
+    if not degenerate.empty:
+        names = ", ".join(
+            f"{r.dataset} ({r.degenerate_runs}/{r.runs})" for r in degenerate.itertuples()
+        )
+        out.append(
+            f"- Degenerate runs (fewer than half the classes predicted, or not above the "
+            f"majority class): {names}. Differences on those datasets say little."
+        )
+    return out + [""]
+
+
+def accuracy_section(a: BlockAnalysis) -> list[str]:
+    wide = wide_cells(a.accuracy, a.methods)
+    base = a.baselines.set_index("dataset")
+    wide.insert(0, "majority", [f"{base.majority.get(d, np.nan):.2f}" for d in wide.index])
+    wide["degenerate runs"] = [
+        f"{base.degenerate_runs.get(d, 0)}/{base.runs.get(d, 0)}" for d in wide.index
+    ]
+    return [
+        "### Test accuracy (%)",
+        "",
+        "Mean ± standard deviation over seeds (n = seeds); the best mean per dataset in "
+        "bold (bold is not a test: see the next table). *majority*: accuracy of always "
+        "predicting the most frequent test label. A run is *degenerate* when it predicts "
+        "fewer than half of the classes or does not beat the majority class.",
+        "",
+        tabulate(wide, headers="keys", tablefmt="github"),
+        "",
+    ]
+
+
+DIFF_HEADERS = ["dataset", "method", "seeds", "diff", "95% CI", "p", "p (Holm)", "MDE"]
+
+
+def difference_rows(a: BlockAnalysis) -> list[list[Any]]:
+    return [
+        [
+            r.dataset,
+            r.method,
+            r.seeds,
+            f"{r.diff:+.2f}{'*' if r.significant else ''}",
+            "n/a" if np.isnan(r.ci_low) else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
+            fmt_p(r.p),
+            fmt_p(r.p_holm),
+            "n/a" if np.isnan(r.mde) else f"{r.mde:.2f}",
         ]
-        ranks.rename("average_rank").to_csv(out_dir / f"ranks{suffix}.csv")
-    if not paired.empty:
-        paired.to_csv(out_dir / f"difference_to_none{suffix}.csv", index=False)
-        rows = [
-            [
-                r.dataset,
-                r.method,
-                r.n_pairs,
-                f"{r.diff_mean:+.2f}{_mark(r)}",
-                "n/a" if pd.isna(r.diff_std) else f"{r.diff_std:.2f}",
-                _p(r.p_paired_t),
-                _p(r.mcnemar_p_max),
-                f"{r.mcnemar_significant}/{r.n_pairs}",
-            ]
-            for r in paired.sort_values(["dataset", "method"]).itertuples()
+        for r in a.differences.sort_values(["dataset", "method"]).itertuples()
+    ]
+
+
+def difference_section(a: BlockAnalysis) -> list[str]:
+    if a.differences.empty:
+        return []
+    n = int(a.differences.p.notna().sum())
+    return [
+        "### Difference to `none` (accuracy points)",
+        "",
+        "Paired by seed (every method of a seed sees the same data order, initialisation "
+        "and dropout). *p*: two-sided paired t-test over seeds; *p (Holm)*: adjusted with "
+        f"Holm's method over the {n} tests of this table; `*` marks p (Holm) < {ALPHA}, "
+        "nothing else. When every seed gives the same difference (or there is one seed) "
+        "the t statistic is undefined: no p-value, no star. *MDE*: the smallest true "
+        "difference this test detects with power 0.8 at alpha 0.05 given the observed sd.",
+        "",
+        tabulate(difference_rows(a), headers=DIFF_HEADERS, tablefmt="github"),
+        "",
+    ]
+
+
+AGGREGATE_HEADERS = ["method", "datasets", "mean diff", "95% interval", "P(improve)", "interval"]
+
+
+def aggregate_section(a: BlockAnalysis) -> list[str]:
+    if a.aggregates.empty:
+        return []
+    rows = [
+        [
+            r.method,
+            r.datasets,
+            f"{r.mean:+.2f}",
+            f"[{r.low:+.2f}, {r.high:+.2f}]",
+            f"{r.p_improvement:.2f}",
+            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]",
         ]
-        lines += [
-            "### Difference to `none` (accuracy points)",
-            "",
-            "Paired by seed. *paired t* tests whether the mean difference over seeds is "
-            "zero (seed variance; needs 2 or more seeds). *McNemar* tests, for each seed, "
-            "whether the two runs' per-example errors on the test set differ (test-set "
-            "sampling); the table shows the largest p over seeds and in how many seeds "
-            f"p < {ALPHA} with the difference in the direction of the mean. `*` marks a "
-            f"difference significant by the t-test at {ALPHA} or by McNemar in every seed "
-            "in that direction. No correction for multiple comparisons.",
-            "",
-            tabulate(
-                rows,
-                headers=[
-                    "dataset",
-                    "method",
-                    "seeds",
-                    "diff",
-                    "std",
-                    "p (paired t)",
-                    "p (McNemar, max)",
-                    "McNemar p<0.05",
-                ],
-                tablefmt="github",
-            ),
-            "",
+        for r in a.aggregates.itertuples()
+    ]
+    return [
+        "### Aggregate over datasets",
+        "",
+        "Mean over datasets of the mean paired difference to `none` (points), with a 95% "
+        "stratified bootstrap interval (seeds resampled within each dataset, 2000 "
+        "replicates), and the probability of improvement P(method > none) averaged over "
+        "datasets (ties count one half), as in the rliable protocol. The intervals are "
+        "per method, not corrected for the number of methods.",
+        "",
+        tabulate(
+            rows,
+            headers=[
+                "method",
+                "datasets",
+                "mean diff",
+                "95% interval",
+                "P(improve)",
+                "95% interval",
+            ],
+            tablefmt="github",
+        ),
+        "",
+    ]
+
+
+def rank_section(a: BlockAnalysis) -> list[str]:
+    ranks = a.ranks
+    if ranks.ranks.empty:
+        return []
+    test = (
+        f"Friedman p = {fmt_p(ranks.friedman_p)}; Nemenyi critical difference "
+        f"{ranks.critical_difference:.2f} at alpha {ALPHA}."
+        if ranks.friedman_p is not None
+        else "Too few methods or datasets for the Friedman test."
+    )
+    return [
+        "### Average rank across datasets",
+        "",
+        f"Rank by mean accuracy within each dataset (1 = best), averaged over the "
+        f"{ranks.datasets} datasets where every method ran. {test} A ranking is only "
+        "supported where the Friedman test rejects and ranks differ by more than the "
+        "critical difference (see the critical-difference figure).",
+        "",
+        tabulate(
+            [[m, f"{r:.2f}"] for m, r in ranks.ranks.items()],
+            headers=["method", "average rank"],
+            tablefmt="github",
+        ),
+        "",
+    ]
+
+
+def power_section(a: BlockAnalysis) -> list[str]:
+    d = a.differences
+    if d.empty:
+        return []
+    rows = [
+        [
+            r.dataset,
+            r.method,
+            r.seeds,
+            "n/a" if np.isnan(r.sd_diff) else f"{r.sd_diff:.2f}",
+            "n/a" if np.isnan(r.mde) else f"{r.mde:.2f}",
+            "n/a" if np.isnan(r.seeds_for_1_point) else int(r.seeds_for_1_point),
         ]
-    cost.to_csv(out_dir / f"cost{suffix}.csv", index=False)
-    lines += [
+        for r in d.sort_values(["dataset", "method"]).itertuples()
+    ]
+    return [
+        "### Power (`power.csv`)",
+        "",
+        "*sd*: standard deviation of the paired differences over seeds (points); *MDE*: the "
+        "smallest difference the paired t-test detects at alpha 0.05 with power 0.8 at "
+        "this many seeds; *seeds for 1 point*: the seeds that test needs to detect a "
+        "1-point difference given this sd.",
+        "",
+        tabulate(
+            rows,
+            headers=["dataset", "method", "seeds", "sd", "MDE", "seeds for 1 point"],
+            tablefmt="github",
+        ),
+        "",
+    ]
+
+
+def cost_section(a: BlockAnalysis) -> list[str]:
+    lines = [
         "### Cost relative to `none`",
         "",
         "Medians over datasets and seeds of the ratio to `none` on the same dataset "
@@ -328,9 +343,9 @@ def _section(
         "run's peak resident set (whole process, model included) on CPUs.",
         "",
     ]
-    for device, group in cost.groupby("device"):
+    for device, group in a.cost.groupby("device"):
         rows = []
-        for method in methods:
+        for method in a.methods:
             r = group[group.method == method]
             if r.empty:
                 continue
@@ -340,158 +355,125 @@ def _section(
                     method,
                     f"{r.train_s_median:.1f}",
                     f"{r.step_ms_median:.0f}",
-                    _x(r.get("train_time_x")),
-                    _x(r.get("step_time_x")),
-                    _x(r.get("examples_per_s_x")),
+                    fmt_x(r.get("train_time_x")),
+                    fmt_x(r.get("step_time_x")),
+                    fmt_x(r.get("examples_per_s_x")),
                     f"{r.peak_memory_mb_median:.0f}",
-                    _x(r.get("peak_memory_x")),
+                    fmt_x(r.get("peak_memory_x")),
                 ]
             )
-        lines += [
-            f"Device: {device}",
-            "",
-            tabulate(
-                rows,
-                headers=[
-                    "method",
-                    "train s",
-                    "step ms",
-                    "train time x",
-                    "step time x",
-                    "examples/s x",
-                    "peak MB",
-                    "peak memory x",
-                ],
-                tablefmt="github",
-            ),
-            "",
+        headers = [
+            "method",
+            "train s",
+            "step ms",
+            "train time x",
+            "step time x",
+            "examples/s x",
+            "peak MB",
+            "peak memory x",
         ]
-    calib = accuracy_table(ok, "ece")
-    calib[["mean", "std"]] = calib[["mean", "std"]] / 100  # ECE stays a fraction
-    calib.to_csv(out_dir / f"ece{suffix}.csv", index=False)
-    f1 = accuracy_table(ok, "macro_f1")
-    f1.to_csv(out_dir / f"macro_f1{suffix}.csv", index=False)
-    lines += [
+        lines += [f"Device: {device}", "", tabulate(rows, headers=headers, tablefmt="github"), ""]
+    return lines
+
+
+def other_metrics_section(a: BlockAnalysis) -> list[str]:
+    return [
         "### Macro-F1 (%)",
         "",
-        tabulate(wide_cells(f1, methods), headers="keys", tablefmt="github"),
+        tabulate(wide_cells(a.macro_f1, a.methods), headers="keys", tablefmt="github"),
+        "",
+        "### Expected calibration error (15 bins, lower is better)",
+        "",
+        tabulate(
+            wide_cells(a.ece, a.methods, digits=3, best="min"), headers="keys", tablefmt="github"
+        ),
         "",
     ]
-    mixing = ok.groupby("method").mean_one_minus_lambda.mean()
-    lines += [
+
+
+def mixing_section(a: BlockAnalysis) -> list[str]:
+    table = a.mixing.set_index("method")
+    rows = [
+        [
+            m,
+            f"{table.mean_one_minus_lambda[m]:.3f}",
+            "n/a" if pd.isna(table.share_mixing_steps[m]) else f"{table.share_mixing_steps[m]:.2f}",
+        ]
+        for m in a.methods
+        if m in table.index
+    ]
+    return [
         "### Realised mixing strength",
         "",
-        "Mean of `1 - lambda` over all training steps (0 for `none`).",
+        "Mean of `1 - lambda` over all training steps (the weight of the partner's label), "
+        "and the share of steps that really mix (1 - lambda > 0.01). AMPLIFY mixes the "
+        "attention output of every layer with the same lambda, so the partner's share of "
+        "the final representation compounds over the layers and exceeds its label weight.",
         "",
         tabulate(
-            [[m, f"{mixing[m]:.3f}"] for m in methods if m in mixing],
-            headers=["method", "mean 1 - lambda"],
-            tablefmt="github",
-        ),
-        "",
-    ]
-    lines += ["### Figures", ""]
-    for name, caption in figures.draw_all(ok, methods, out_dir, suffix):
-        lines += [f"![{caption}]({name}.png)", "", f"*{caption}* ([SVG]({name}.svg))", ""]
-    _failed(lines, block)
-
-
-def _headline(
-    acc: pd.DataFrame, paired: pd.DataFrame, cost: pd.DataFrame, methods: list[str]
-) -> list[str]:
-    """One row per method: the answer to 'does it help, by how much, at what cost?'."""
-    ranks = average_ranks(acc)
-    rows = []
-    for method in methods:
-        p = paired[paired.method == method] if not paired.empty else paired
-        c = cost[cost.method == method]
-        step_x = c.step_time_x.median() if "step_time_x" in c and not c.empty else np.nan
-        if method == "none":
-            rows.append([method, "–", "–", "–", _rank(ranks, method), "1.00x"])
-            continue
-        if p.empty:
-            continue
-        better = int((p.diff_mean > 0).sum())
-        worse = int((p.diff_mean < 0).sum())
-        sig_better = int(sum(1 for r in p.itertuples() if _mark(r) and r.diff_mean > 0))
-        sig_worse = int(sum(1 for r in p.itertuples() if _mark(r) and r.diff_mean < 0))
-        rows.append(
-            [
-                method,
-                f"{p.diff_mean.mean():+.2f}",
-                f"{better} / {worse} of {len(p)}",
-                f"{sig_better} / {sig_worse}",
-                _rank(ranks, method),
-                _x(step_x),
-            ]
-        )
-    return [
-        "### Summary",
-        "",
-        "Per method, over the datasets: the mean difference in test accuracy to `none` "
-        "(points), on how many datasets its mean is above / below `none`, on how many "
-        "that difference is significant (`*` in the difference table), its average rank, "
-        "and its median training-step time relative to `none`.",
-        "",
-        tabulate(
-            rows,
-            headers=[
-                "method",
-                "mean diff to none",
-                "above / below none",
-                "significant above / below",
-                "average rank",
-                "step time x",
-            ],
-            tablefmt="github",
+            rows, headers=["method", "mean 1 - lambda", "share of mixing steps"], tablefmt="github"
         ),
         "",
     ]
 
 
-def _rank(ranks: pd.Series, method: str) -> str:
-    return f"{ranks[method]:.2f}" if method in ranks else "–"
+# ---------------------------------------------------------------- helpers
 
 
-def _x(value: Any) -> str:
+def wide_cells(
+    table: pd.DataFrame, methods: list[str], bold: str = "**", digits: int = 2, best: str = "max"
+) -> pd.DataFrame:
+    """dataset x method cells 'mean ± std (n)', the best mean per dataset in bold."""
+    rows = {}
+    for dataset, group in table.groupby("dataset"):
+        target = group["mean"].max() if best == "max" else group["mean"].min()
+        cells = {}
+        for r in group.itertuples():
+            std = "" if pd.isna(r.std) else f" ± {r.std:.{digits}f}"
+            text = f"{r.mean:.{digits}f}{std} ({r.n})"
+            cells[r.method] = f"{bold}{text}{bold}" if np.isclose(r.mean, target) else text
+        rows[dataset] = cells
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
+
+
+def fmt_p(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def fmt_x(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.2f}x"
 
 
-def _provenance(block: pd.DataFrame, settings: dict[str, Any]) -> list[str]:
+NO_COMMAND = "not in these records: see About these results"
+
+
+def provenance(block: pd.DataFrame) -> list[str]:
     records = list(block.record)
-    commands = sorted(
-        {
-            r["provenance"].get("command", "not in these records: see About these results")
-            for r in records
-        }
-    )
-    shown_commands = [c if c.startswith("not in") else f"`{c}`" for c in commands]
-    devices = sorted({d for d in block.device.dropna()})
-    packages = records[0]["provenance"]["packages"]
-    started = min(r["provenance"]["started"] for r in records)
-    finished = max(r["provenance"]["finished"] for r in records)
-    commits = sorted({r["provenance"]["git_commit"] for r in records})
-    sources = {}
-    for r in records:
-        if "data" in r:
-            sources[r["spec"]["dataset"]] = (
-                r["data"]["source"],
-                r["data"]["sizes"],
-                r["data"]["fingerprint"],
-            )
-    seeds = sorted(set(block.seed))
+    first = records[0]
+    commands = sorted({f"`{r.provenance.command}`" for r in records if r.provenance.command})
+    devices = sorted({d for d in block.get("device", pd.Series(dtype=str)).dropna()})
+    settings = first.spec.settings
+    shown_settings = ", ".join(f"{k}={v}" for k, v in vars(settings).items())
+    sources = {
+        r.spec.dataset: (r.result.data.source, r.result.data.sizes, r.result.data.fingerprint)
+        for r in records
+        if r.result is not None
+    }
+    revision = next((r.result.model.revision for r in records if r.result is not None), "unknown")
     lines = [
         "| | |",
         "|---|---|",
-        f"| command(s) | {'<br>'.join(shown_commands)} |",
-        f"| model | `{block.model.iloc[0]}` "
-        f"({records[0].get('model', {}).get('revision', 'unknown')}) |",
-        f"| settings | {', '.join(f'{k}={v}' for k, v in settings.items())} |",
-        f"| seeds | {', '.join(map(str, seeds))} |",
+        f"| command(s) | {'<br>'.join(commands) or NO_COMMAND} |",
+        f"| model | `{first.spec.model}` ({revision}) |",
+        f"| settings | spec version {first.spec.version}, {shown_settings} |",
+        f"| seeds | {', '.join(map(str, sorted(set(block.seed))))} |",
         f"| device(s) | {'; '.join(devices) or 'unknown'} |",
-        f"| packages | {', '.join(f'{k} {v}' for k, v in packages.items())} |",
-        f"| runs | {len(block)} records, {started} to {finished} |",
-        f"| suite commit(s) | {', '.join(commits)} |",
+        f"| packages | {', '.join(f'{k} {v}' for k, v in first.provenance.packages.items())} |",
+        f"| runs | {len(block)} records, {min(r.provenance.started for r in records)} to "
+        f"{max(r.provenance.finished for r in records)} |",
+        f"| suite commit(s) | {', '.join(sorted({r.provenance.git_commit for r in records}))} |",
         "",
     ]
     if sources:
@@ -511,14 +493,14 @@ def _provenance(block: pd.DataFrame, settings: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _failed(lines: list[str], block: pd.DataFrame) -> None:
+def failed_section(block: pd.DataFrame) -> list[str]:
     bad = block[block.status != "ok"]
     if bad.empty:
-        return
-    lines += [
+        return []
+    return [
         "### Runs that did not finish",
         "",
-        "Listed here and left out of every average above.",
+        "Listed here and left out of every table above.",
         "",
         tabulate(
             [
@@ -532,30 +514,12 @@ def _failed(lines: list[str], block: pd.DataFrame) -> None:
     ]
 
 
-def _skipped_section(lines: list[str], skipped: list[tuple[str, str]]) -> None:
-    if skipped:
-        lines += [
-            "## Records skipped",
-            "",
-            tabulate(skipped, headers=["file", "why"], tablefmt="github"),
-            "",
-        ]
-
-
-def reliability(ok: pd.DataFrame, method: str, bins: int = 15) -> pd.DataFrame:
-    """Per confidence bin: mean confidence, accuracy and count, pooled over runs."""
-    conf, correct = [], []
-    for record in ok[ok.method == method].record:
-        preds = record.get("predictions") or {}
-        if "test_confidence" in preds:
-            conf.append(decode_floats(preds["test_confidence"]))
-            correct.append(decode_ints(preds["test_pred"]) == decode_ints(preds["test_label"]))
-    if not conf:
-        return pd.DataFrame(columns=["confidence", "accuracy", "count"])
-    c, k = np.concatenate(conf), np.concatenate(correct)
-    index = np.clip(np.ceil(c * bins).astype(int) - 1, 0, bins - 1)
-    frame = pd.DataFrame({"bin": index, "confidence": c, "accuracy": k.astype(float)})
-    out = frame.groupby("bin").agg(
-        confidence=("confidence", "mean"), accuracy=("accuracy", "mean"), count=("accuracy", "size")
-    )
-    return out.reset_index(drop=True)
+def skipped_section(skipped: list[tuple[str, str]]) -> list[str]:
+    if not skipped:
+        return []
+    return [
+        "## Records skipped",
+        "",
+        tabulate(skipped, headers=["file", "why"], tablefmt="github"),
+        "",
+    ]

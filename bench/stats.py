@@ -1,14 +1,66 @@
-"""Statistics for the report: summaries over seeds, paired tests against `none`, ranks."""
+"""Statistics for the report, each a known procedure from scipy or statsmodels:
+
+- paired t over seeds (no p-value when the statistic is undefined: fewer than 2 pairs or
+  every difference the same), Holm correction over the comparisons of a table;
+- power: the minimum detectable effect (MDE) of that test and the seeds a difference needs;
+- across datasets: Friedman test of the ranks and the Nemenyi critical difference
+  (Demsar 2006);
+- an aggregate difference over datasets and seeds with a stratified bootstrap interval, and
+  the probability of improvement (as in rliable, Agarwal et al. 2021).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
 ALPHA = 0.05
 POWER = 0.8
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Mean paired difference, its t-interval, and the two-sided p-value (None when the
+    t statistic is undefined)."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    p: float | None
+
+
+def paired_t(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> PairedTest:
+    """Paired t-test of a - b over seeds. With fewer than 2 pairs, or when every difference
+    is the same (sd 0: t is undefined), there is no p-value and no interval: a constant
+    difference over 3 seeds is not evidence of anything the test can quantify."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = len(diff)
+    mean = float(diff.mean()) if n else float("nan")
+    sd = float(diff.std(ddof=1)) if n > 1 else float("nan")
+    if n < 2 or not sd > 0:
+        return PairedTest(n, mean, sd, float("nan"), float("nan"), None)
+    result = stats.ttest_1samp(diff, 0.0)
+    low, high = result.confidence_interval(1 - alpha)
+    return PairedTest(n, mean, sd, float(low), float(high), float(result.pvalue))
+
+
+def holm(pvalues: Sequence[float | None], alpha: float = ALPHA) -> list[float | None]:
+    """Holm-adjusted p-values over the defined ones (None stays None)."""
+    defined = [i for i, p in enumerate(pvalues) if p is not None and np.isfinite(p)]
+    out: list[float | None] = [None] * len(pvalues)
+    if defined:
+        _, adjusted, _, _ = multipletests([pvalues[i] for i in defined], alpha, method="holm")
+        for i, p in zip(defined, adjusted, strict=True):
+            out[i] = float(p)
+    return out
 
 
 def paired_mde(sd_diff: float, seeds: int, alpha: float = ALPHA, power: float = POWER) -> float:
@@ -24,8 +76,8 @@ def paired_mde(sd_diff: float, seeds: int, alpha: float = ALPHA, power: float = 
 def seeds_needed(
     sd_diff: float, difference: float = 1.0, alpha: float = ALPHA, power: float = POWER
 ) -> float:
-    """Seeds a paired t-test needs to detect `difference` given `sd_diff` (ceil); 2 when
-    the sd is 0, NaN when it is undefined."""
+    """Seeds a paired t-test needs to detect `difference` given `sd_diff` (rounded up, at
+    least 2); NaN when the sd is undefined."""
     if not np.isfinite(sd_diff):
         return float("nan")
     if sd_diff == 0:
@@ -34,34 +86,98 @@ def seeds_needed(
     return float(max(2, int(np.ceil(n))))
 
 
-def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
-    """Exact McNemar test: two-sided binomial test on the discordant pairs."""
-    b = int(np.sum(correct_a & ~correct_b))
-    c = int(np.sum(~correct_a & correct_b))
-    if b + c == 0:
-        return 1.0
-    return float(stats.binomtest(b, b + c, 0.5).pvalue)
-
-
-def paired_t(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Two-sided paired t-test over seeds; None with fewer than 2 pairs or no variance."""
-    if len(a) < 2:
-        return None
-    diff = np.asarray(a) - np.asarray(b)
-    if np.allclose(diff, diff[0]):
-        return 0.0 if diff[0] != 0 else 1.0
-    return float(stats.ttest_rel(a, b).pvalue)
-
-
-def summary_over_seeds(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """mean, std (ddof 1) and n of `metric` per dataset and method."""
-    grouped = frame.groupby(["dataset", "method"])[metric]
-    return grouped.agg(mean="mean", std="std", n="count").reset_index()
-
-
-def average_ranks(means: pd.DataFrame) -> pd.Series:
-    """Average rank (1 = best) of each method over the datasets where all methods ran."""
-    wide = means.pivot(index="dataset", columns="method", values="mean").dropna()
-    if wide.empty:
+def average_ranks(wide: pd.DataFrame) -> pd.Series:
+    """Average rank (1 = best, ties share the mean rank) of each column (method) over the
+    rows (datasets) with no missing value."""
+    complete = wide.dropna()
+    if complete.empty:
         return pd.Series(dtype=float)
-    return wide.rank(axis=1, ascending=False).mean().sort_values()
+    return complete.rank(axis=1, ascending=False).mean().sort_values()
+
+
+@dataclass(frozen=True)
+class RankTest:
+    ranks: pd.Series
+    datasets: int
+    friedman_p: float | None  # None with fewer than 3 methods or 2 datasets
+    critical_difference: float | None  # Nemenyi, at ALPHA
+
+
+def friedman_nemenyi(wide: pd.DataFrame, alpha: float = ALPHA) -> RankTest:
+    """Friedman test over datasets (rows) x methods (columns) and the Nemenyi critical
+    difference of average ranks, CD = q_alpha * sqrt(k (k + 1) / (6 N)), where q_alpha is
+    the studentized range quantile over sqrt(2) (Demsar 2006)."""
+    complete = wide.dropna()
+    ranks = average_ranks(complete)
+    k, n = complete.shape[1], complete.shape[0]
+    if k < 3 or n < 2:
+        return RankTest(ranks, n, None, None)
+    columns = [complete[c].to_numpy() for c in complete.columns]
+    if np.all(complete.to_numpy() == complete.to_numpy()[:, :1]):
+        p = 1.0  # every method equal on every dataset: no evidence of a difference
+    else:
+        p = float(stats.friedmanchisquare(*columns).pvalue)
+    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return RankTest(ranks, n, p, float(q * np.sqrt(k * (k + 1) / (6 * n))))
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Mean over datasets of the per-dataset mean difference, its bootstrap interval, and
+    the probability of improvement with its interval."""
+
+    datasets: int
+    mean: float
+    low: float
+    high: float
+    p_improvement: float
+    p_improvement_low: float
+    p_improvement_high: float
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) + P(X = Y) / 2 over all pairs of runs (the Mann-Whitney statistic / n m)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    greater = (x[:, None] > y[None, :]).mean()
+    ties = (x[:, None] == y[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def stratified_bootstrap(
+    per_dataset: dict[str, tuple[np.ndarray, np.ndarray]],
+    reps: int = 2000,
+    alpha: float = ALPHA,
+    seed: int = 0,
+) -> Aggregate:
+    """Aggregate of method - baseline over datasets. `per_dataset` maps a dataset to the
+    (method, baseline) scores of the seeds both ran, paired by position. Each replicate
+    resamples the seeds within every dataset (stratified), keeping the pairs together."""
+    names = sorted(per_dataset)
+    rng = np.random.default_rng(seed)
+
+    def statistic(samples: dict[str, np.ndarray]) -> tuple[float, float]:
+        diffs = [per_dataset[d][0][samples[d]] - per_dataset[d][1][samples[d]] for d in names]
+        poi = [
+            probability_of_improvement(per_dataset[d][0][samples[d]], per_dataset[d][1][samples[d]])
+            for d in names
+        ]
+        return float(np.mean([d.mean() for d in diffs])), float(np.mean(poi))
+
+    full = {d: np.arange(len(per_dataset[d][0])) for d in names}
+    mean, poi = statistic(full)
+    boot = np.array(
+        [
+            statistic({d: rng.integers(0, len(full[d]), len(full[d])) for d in names})
+            for _ in range(reps)
+        ]
+    )
+    lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    return Aggregate(
+        len(names),
+        mean,
+        float(np.percentile(boot[:, 0], lo)),
+        float(np.percentile(boot[:, 0], hi)),
+        poi,
+        float(np.percentile(boot[:, 1], lo)),
+        float(np.percentile(boot[:, 1], hi)),
+    )

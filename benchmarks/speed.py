@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from bench.batching import collate, encode, train_batches
 from bench.config import PROFILES, TrainSettings
-from bench.data import build_registry, load_dataset_cached
+from bench.datasets.registry import build_registry, load_dataset_cached
 from bench.harness import (
     Runtime,
     Trainer,
@@ -125,7 +125,7 @@ def overhead(s: Setup, steps: int) -> None:
 def epoch(s: Setup, settings: TrainSettings, fixed_length: int | None = None) -> dict:
     """Train one run as the harness does (optionally padding every batch to a fixed length)
     and return its train time and test accuracy."""
-    import bench.harness as harness_module  # noqa: PLC0415
+    import bench.harness as harness_module
 
     original = harness_module.collate
 

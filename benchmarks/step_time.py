@@ -20,7 +20,7 @@ import torch
 
 from bench.batching import collate, encode, train_batches
 from bench.config import TrainSettings
-from bench.data import build_registry, load_dataset_cached
+from bench.datasets.registry import build_registry, load_dataset_cached
 from bench.harness import Runtime, Trainer, device_name
 from bench.models import Classifier
 from bench.registry import create_method, method_names

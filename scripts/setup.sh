@@ -43,7 +43,7 @@ tar -tzf "$CACHE/$VADER.tar.gz" "$VADER/additional_resources/hutto_ICWSM_2014.ta
 
 step "check: every packaged dataset and the model load"
 "$PYTHON" - <<'PY'
-from bench.datasets_packaged import entries
+from bench.datasets.packaged import entries
 from bench.models import resolve_model
 missing = {e.name: e.availability() for e in entries() if e.availability()}
 if missing:

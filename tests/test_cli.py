@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ],
 )
 def test_bad_input_one_line_exit_2(argv, match, capsys, tmp_path, monkeypatch):
-    from bench import datasets_hub  # noqa: PLC0415
+    from bench.datasets import hub as datasets_hub
 
     monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
     code = main([*argv, "--results-dir", str(tmp_path / "r")])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import datasets_hub, datasets_local, datasets_packaged
-from bench.data import build_registry, make_splits, stratified_indices, stratified_sample
+from bench.datasets import hub as datasets_hub
+from bench.datasets import local as datasets_local
+from bench.datasets import packaged as datasets_packaged
+from bench.datasets.base import make_splits, stratified_indices, stratified_sample
+from bench.datasets.registry import build_registry
 from bench.errors import UserError
 
-# sizes and classes of ../shared/offline-data.md; the pooled sets (no official split) drop
+# sizes and classes of the packaged files (README, Datasets); the pooled sets (no official split) drop
 # repeated texts so that no text is in two splits: rt-subj 11,500 -> 11,482 (9 repeated plot
 # sentences, and as many fewer snippets), rt-fine 10,605 -> 10,603, amazon-cr 3,610 -> 3,600.
 PACKAGED = {
@@ -84,7 +87,7 @@ def test_stratified_sample_keeps_proportions():
 def hub_fixture(
     text_col="text", label_col="label", splits=("train", "validation", "test"), num_labels=2
 ):
-    import datasets  # noqa: PLC0415
+    import datasets
 
     feature = datasets.ClassLabel(num_classes=num_labels)
     out = {}
@@ -112,7 +115,7 @@ def test_hub_conversion_on_fixture_in_the_same_format(source, monkeypatch):
         calls.append(args)
         return fixture
 
-    import datasets  # noqa: PLC0415
+    import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     entry = {e.name: e for e in datasets_hub.entries()}[source.name]

@@ -93,12 +93,12 @@ def test_nan_loss_is_detected_within_the_step():
 def test_reduced_precision_is_wired_on_cpu(precision):
     settings = TrainSettings(epochs=1, batch_size=16, lr=2e-3, precision=precision)
     model = tiny_classifier(num_labels=2)
-    from bench.harness import Trainer  # noqa: PLC0415
+    from bench.harness import Trainer
 
     trainer = Trainer(model, create_method("amplify"), settings, torch.device("cpu"), 10)
     assert trainer.scaler.is_enabled() == (precision == "fp16")  # a scaler for fp16 only
     enc = separable_encoded(16)
-    from bench.batching import collate  # noqa: PLC0415
+    from bench.batching import collate
 
     batch, labels = collate(enc, np.arange(16), 0, torch.device("cpu"))
     out = trainer.step(batch, labels, np.random.default_rng(0))
@@ -109,7 +109,7 @@ def test_reduced_precision_is_wired_on_cpu(precision):
 
 
 def test_fp32_has_no_scaler_and_no_autocast():
-    from bench.harness import Trainer  # noqa: PLC0415
+    from bench.harness import Trainer
 
     trainer = Trainer(
         tiny_classifier(num_labels=2),
@@ -122,9 +122,9 @@ def test_fp32_has_no_scaler_and_no_autocast():
 
 
 def test_remote_code_is_off_unless_asked(monkeypatch):
-    import transformers  # noqa: PLC0415
+    import transformers
 
-    from bench.models import ResolvedModel, load_backbone  # noqa: PLC0415
+    from bench.models import ResolvedModel, load_backbone
 
     seen = []
 

@@ -298,7 +298,7 @@ def test_every_family_exposes_every_mixing_point(family, kind):
     site = Site(kind, 2 if kind in ("layer", "attention") else 0)
     fired = []
     model.site_module(site).register_forward_hook(lambda m, i, o: fired.append(1))
-    from bench.method_api import mixed_step  # noqa: PLC0415
+    from bench.method_api import mixed_step
 
     out = mixed_step(model, batch, labels, PERM, LAM, [site])
     assert fired == [1]
@@ -312,9 +312,9 @@ def test_distilbert_attention_point_is_the_sa_layer_norm():
 
 
 def test_unsupported_family_names_family_and_point():
-    from transformers import AlbertConfig, AlbertModel  # noqa: PLC0415
+    from transformers import AlbertConfig, AlbertModel
 
-    from bench.models import Classifier  # noqa: PLC0415
+    from bench.models import Classifier
 
     encoder = AlbertModel(
         AlbertConfig(

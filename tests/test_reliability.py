@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from bench import executors, harness
 from bench.cli import build_parser, main, make_plan
-from bench.data import build_registry
-from bench.datasets_local import load_folder
+from bench.datasets.local import load_folder
+from bench.datasets.registry import build_registry
 from bench.errors import UserError
 from bench.store import Store
 from tests.test_store import fake_result

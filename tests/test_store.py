@@ -8,7 +8,7 @@ import numpy as np
 
 from bench.cli import build_parser, make_plan
 from bench.config import PROFILES, RunSpec
-from bench.data import build_registry
+from bench.datasets.registry import build_registry
 from bench.store import (
     SCHEMA_VERSION,
     Store,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.data import SPLITS, DatasetEntry, TextDataset, TextSplit, encode_labels
+from bench.datasets.base import SPLITS, DatasetEntry, TextDataset, TextSplit, encode_labels
 from bench.errors import UserError
 
 TEXT_COLUMNS = ("text", "sentence", "content")

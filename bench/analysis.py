@@ -1,0 +1,307 @@
+"""Report analysis: run records -> tables (pandas frames with named columns). Rendering
+(markdown, CSV, LaTeX, figures) lives in bench.report and bench.figures; nothing here
+draws or writes, and nothing here needs the method registry: records carry their labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bench.config import METHOD_ORDER, PROFILES
+from bench.records import RunRecord, RunStatus
+from bench.stats import (
+    ALPHA,
+    RankTest,
+    friedman_nemenyi,
+    holm,
+    paired_mde,
+    paired_t,
+    seeds_needed,
+    stratified_bootstrap,
+)
+
+BASELINE = "none"
+
+
+def profile_name(record: RunRecord) -> str:
+    """The profile whose settings the record's spec has, or 'custom'."""
+    for name, settings in PROFILES.items():
+        if settings == record.spec.settings:
+            return name
+    return "custom"
+
+
+def records_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per record: identity, status, test metrics, cost, mixing, and the record."""
+    rows = []
+    for r in records:
+        res = r.result
+        row = {
+            "dataset": r.spec.dataset,
+            "method": r.method_label,
+            "seed": r.spec.seed,
+            "model": r.spec.model,
+            "status": r.status.value,
+            "error": r.error,
+            "setting": json.dumps(
+                {"spec_version": r.spec.version, **dataclasses.asdict(r.spec.settings)},
+                sort_keys=True,
+            ),
+            "profile": profile_name(r),
+            "record": r,
+        }
+        if res is not None:
+            test = res.metrics.test
+            row.update(
+                accuracy=test.accuracy,
+                macro_f1=test.macro_f1,
+                nll=test.nll,
+                ece=test.ece,
+                val_accuracy=res.metrics.validation.accuracy,
+                train_seconds=res.cost.train_seconds,
+                median_step_seconds=res.cost.median_step_seconds,
+                examples_per_second=res.cost.examples_per_second,
+                peak_memory_mb=res.cost.peak_memory_mb,
+                peak_memory_kind=res.cost.peak_memory_kind,
+                device=res.device.name,
+                mean_one_minus_lambda=res.mixing.mean_one_minus_lambda,
+                share_mixing_steps=res.mixing.share_mixing_steps,
+                num_labels=res.data.num_labels,
+                predicted_classes=len(np.unique(res.predictions.pred)),
+                majority_accuracy=majority_share(res.predictions.label),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def majority_share(labels: np.ndarray) -> float:
+    """Accuracy of always predicting the most frequent label."""
+    return float(np.bincount(labels).max() / len(labels)) if len(labels) else float("nan")
+
+
+def method_order(methods: list[str]) -> list[str]:
+    """The built-in methods in their usual order, then the others alphabetically."""
+
+    def key(m: str) -> tuple[int, str]:
+        base = m.split("[")[0]
+        return (METHOD_ORDER.index(base) if base in METHOD_ORDER else 99, m)
+
+    return sorted(set(methods), key=key)
+
+
+def ok_runs(block: pd.DataFrame) -> pd.DataFrame:
+    return block[block.status == RunStatus.OK.value].copy()
+
+
+# ---------------------------------------------------------------- per dataset
+
+
+def summary(ok: pd.DataFrame, metric: str = "accuracy", scale: float = 100) -> pd.DataFrame:
+    """dataset, method, mean, std (ddof 1), n of `metric` over seeds, times `scale`."""
+    table = ok.groupby(["dataset", "method"])[metric].agg(mean="mean", std="std", n="count")
+    table[["mean", "std"]] *= scale
+    return table.reset_index()
+
+
+def baselines(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset: classes, majority-class accuracy (%), and the runs flagged degenerate:
+    predicting fewer than half of the classes, or not beating the majority class."""
+    ok = ok.assign(
+        degenerate=(ok.predicted_classes < ok.num_labels / 2)
+        | (ok.accuracy <= ok.majority_accuracy)
+    )
+    table = ok.groupby("dataset").agg(
+        classes=("num_labels", "max"),
+        majority=("majority_accuracy", "max"),
+        runs=("degenerate", "size"),
+        degenerate_runs=("degenerate", "sum"),
+        median_predicted_classes=("predicted_classes", "median"),
+    )
+    table["majority"] *= 100
+    return table.reset_index()
+
+
+def differences(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Per dataset and method: the paired difference to the baseline over the seeds both
+    ran (points), its 95% t-interval, p, Holm-adjusted p over the whole table, whether it
+    is significant after correction, the MDE and the seeds a 1-point difference needs."""
+    rows = []
+    for (dataset, method), group in ok.groupby(["dataset", "method"]):
+        if method == baseline:
+            continue
+        base = ok[(ok.dataset == dataset) & (ok.method == baseline)]
+        pairs = group.merge(base, on="seed", suffixes=("", "_base"))
+        if pairs.empty:
+            continue
+        test = paired_t(100 * pairs.accuracy, 100 * pairs.accuracy_base)
+        rows.append(
+            {
+                "dataset": dataset,
+                "method": method,
+                "seeds": test.n,
+                "diff": test.mean,
+                "sd_diff": test.sd,
+                "ci_low": test.low,
+                "ci_high": test.high,
+                "p": test.p,
+                "mde": paired_mde(test.sd, test.n),
+                "seeds_for_1_point": seeds_needed(test.sd, 1.0),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["p_holm"] = holm(list(table.p))
+    table["significant"] = [p is not None and p < ALPHA for p in table.p_holm]
+    return table
+
+
+def power_table(diffs: pd.DataFrame) -> pd.DataFrame:
+    """reports/power.csv: dataset, method, seeds, sd_diff, mde, seeds_for_1_point."""
+    columns = ["dataset", "method", "seeds", "sd_diff", "mde", "seeds_for_1_point"]
+    return diffs[columns] if not diffs.empty else pd.DataFrame(columns=columns)
+
+
+# ---------------------------------------------------------------- across datasets
+
+
+def rank_test(acc: pd.DataFrame) -> RankTest:
+    """Friedman and Nemenyi over the datasets where every method ran."""
+    wide = acc.pivot(index="dataset", columns="method", values="mean")
+    return friedman_nemenyi(wide)
+
+
+def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Per method: the mean over datasets of (method - baseline) in points with its
+    stratified bootstrap 95% interval, and the probability of improvement."""
+    rows = []
+    for method in method_order(list(ok.method)):
+        if method == baseline:
+            continue
+        per_dataset = {}
+        for dataset, group in ok[ok.method == method].groupby("dataset"):
+            base = ok[(ok.dataset == dataset) & (ok.method == baseline)]
+            pairs = group.merge(base, on="seed", suffixes=("", "_base"))
+            if not pairs.empty:
+                per_dataset[dataset] = (
+                    100 * pairs.accuracy.to_numpy(),
+                    100 * pairs.accuracy_base.to_numpy(),
+                )
+        if not per_dataset:
+            continue
+        agg = stratified_bootstrap(per_dataset)
+        rows.append({"method": method, **dataclasses.asdict(agg)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- cost and mixing
+
+
+def cost(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Per device and method: medians over (dataset, seed) of cost and of its ratio to
+    the baseline on the same dataset and seed (timings compare only within a device)."""
+    rows = []
+    for (device, method), group in ok.groupby(["device", "method"]):
+        base = ok[(ok.device == device) & (ok.method == baseline)]
+        pairs = group.merge(base, on=["dataset", "seed"], suffixes=("", "_base"))
+        row = {
+            "device": device,
+            "method": method,
+            "runs": len(group),
+            "train_s_median": group.train_seconds.median(),
+            "step_ms_median": 1000 * group.median_step_seconds.median(),
+            "peak_memory_mb_median": group.peak_memory_mb.median(),
+            "memory_kind": ",".join(sorted(set(group.peak_memory_kind.dropna()))),
+        }
+        if not pairs.empty:
+            for name, column in (
+                ("train_time_x", "train_seconds"),
+                ("step_time_x", "median_step_seconds"),
+                ("examples_per_s_x", "examples_per_second"),
+                ("peak_memory_x", "peak_memory_mb"),
+            ):
+                row[name] = (pairs[column] / pairs[f"{column}_base"]).median()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mixing(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean 1 - lambda and the share of steps with 1 - lambda > 0.01."""
+    table = ok.groupby("method").agg(
+        mean_one_minus_lambda=("mean_one_minus_lambda", "mean"),
+        share_mixing_steps=("share_mixing_steps", "mean"),
+    )
+    return table.reset_index()
+
+
+def reliability(ok: pd.DataFrame, method: str, bins: int = 15) -> pd.DataFrame:
+    """Per confidence bin: mean confidence, accuracy and count, pooled over runs."""
+    conf, correct = [], []
+    for record in ok[ok.method == method].record:
+        conf.append(record.result.predictions.confidence)
+        correct.append(record.result.predictions.correct)
+    if not conf:
+        return pd.DataFrame(columns=["confidence", "accuracy", "count"])
+    c, k = np.concatenate(conf), np.concatenate(correct)
+    index = np.clip(np.ceil(c * bins).astype(int) - 1, 0, bins - 1)
+    frame = pd.DataFrame({"bin": index, "confidence": c, "accuracy": k.astype(float)})
+    out = frame.groupby("bin").agg(
+        confidence=("confidence", "mean"), accuracy=("accuracy", "mean"), count=("accuracy", "size")
+    )
+    return out.reset_index(drop=True)
+
+
+def curves(ok: pd.DataFrame, dataset: str, method: str) -> pd.Series:
+    """Validation accuracy per epoch, mean over seeds."""
+    points = [
+        {"epoch": p.epoch, "val_accuracy": p.val_accuracy}
+        for r in ok[(ok.dataset == dataset) & (ok.method == method)].record
+        for p in r.result.metrics.curves
+    ]
+    if not points:
+        return pd.Series(dtype=float)
+    return pd.DataFrame(points).groupby("epoch").val_accuracy.mean()
+
+
+# ---------------------------------------------------------------- one block
+
+
+@dataclass
+class BlockAnalysis:
+    """Everything the report shows for one (settings, model) block of records."""
+
+    methods: list[str]
+    ok: pd.DataFrame
+    accuracy: pd.DataFrame
+    macro_f1: pd.DataFrame
+    ece: pd.DataFrame
+    baselines: pd.DataFrame
+    differences: pd.DataFrame
+    ranks: RankTest
+    aggregates: pd.DataFrame
+    cost: pd.DataFrame
+    mixing: pd.DataFrame
+
+
+def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
+    ok = ok_runs(block)
+    methods = method_order(list(block.method))
+    acc = summary(ok)
+    return BlockAnalysis(
+        methods=methods,
+        ok=ok,
+        accuracy=acc,
+        macro_f1=summary(ok, "macro_f1"),
+        ece=summary(ok, "ece", scale=1),
+        baselines=baselines(ok),
+        differences=differences(ok),
+        ranks=rank_test(acc),
+        aggregates=aggregates(ok),
+        cost=cost(ok),
+        mixing=mixing(ok),
+    )
