@@ -119,6 +119,12 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
         return out + ["No method was run next to `none` on the same seeds: nothing to compare.", ""]
     significant = d[d.significant]
     n = int(d.p.notna().sum())
+    untested = len(d) - n
+    if untested:
+        out.append(
+            f"- {untested} of {len(d)} comparisons have no p-value (one seed, or the same "
+            "difference in every seed: the t statistic is undefined); they support no claim."
+        )
     if significant.empty:
         out.append(
             f"- No method differs from `none` on any dataset after Holm correction over the "

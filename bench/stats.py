@@ -22,6 +22,9 @@ from statsmodels.stats.power import TTestPower
 
 ALPHA = 0.05
 POWER = 0.8
+# paired differences closer than this to each other count as one constant (rounding noise of
+# accuracies like 0.8 - 0.7 must not produce p = 1e-31)
+CONSTANT_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def paired_t(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Pa
     n = len(diff)
     mean = float(diff.mean()) if n else float("nan")
     sd = float(diff.std(ddof=1)) if n > 1 else float("nan")
-    if n < 2 or not sd > 0:
+    if n < 2 or np.allclose(diff, diff[0], rtol=0, atol=CONSTANT_TOLERANCE):
         return PairedTest(n, mean, sd, float("nan"), float("nan"), None)
     result = stats.ttest_1samp(diff, 0.0)
     low, high = result.confidence_interval(1 - alpha)
@@ -80,9 +83,10 @@ def seeds_needed(
     least 2); NaN when the sd is undefined."""
     if not np.isfinite(sd_diff):
         return float("nan")
-    if sd_diff == 0:
+    effect = difference / sd_diff if sd_diff > CONSTANT_TOLERANCE else np.inf
+    if not np.isfinite(effect) or TTestPower().power(effect, 2, alpha) >= power:
         return 2.0
-    n = TTestPower().solve_power(effect_size=difference / sd_diff, alpha=alpha, power=power)
+    n = TTestPower().solve_power(effect_size=effect, alpha=alpha, power=power)
     return float(max(2, int(np.ceil(n))))
 
 

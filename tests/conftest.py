@@ -98,3 +98,62 @@ def separable_encoded(n: int = 96, seed: int = 0) -> Encoded:
 @pytest.fixture
 def classifier() -> Classifier:
     return tiny_classifier()
+
+
+# ---------------------------------------------------------------- records without training
+
+
+def fake_result(
+    pred=(0, 1, 1, 0), label=(0, 1, 0, 0), accuracy: float | None = None, train_seconds=1.0
+):
+    """A RunResult as the harness would return it, with chosen predictions."""
+    from bench.records import (
+        Cost,
+        DataInfo,
+        DeviceInfo,
+        Metrics,
+        Mixing,
+        ModelInfo,
+        Predictions,
+        RunResult,
+    )
+
+    pred, label = np.asarray(pred), np.asarray(label)
+    acc = float(np.mean(pred == label)) if accuracy is None else accuracy
+    scores = {"accuracy": acc, "macro_f1": acc, "nll": 0.5, "ece": 0.1}
+    return RunResult(
+        metrics=Metrics.from_dict(
+            {
+                "test": scores,
+                "validation": scores,
+                "best_epoch": 1,
+                "curves": [{"epoch": 1, "train_loss": 0.5, "val_accuracy": acc, "val_nll": 0.5}],
+            }
+        ),
+        cost=Cost(train_seconds, 0.1, 10, 40.0, 100.0, "cpu_rss", 100.0),
+        mixing=Mixing(0.0, 0.0),
+        data=DataInfo(
+            "f" * 16, "test", {"train": 8, "validation": 4, "test": len(label)}, 2, ["a", "b"]
+        ),
+        model=ModelInfo("tiny", "local", "bert", 2, 100),
+        device=DeviceInfo("cpu", "cpu"),
+        predictions=Predictions(pred, label, np.full(len(pred), 0.8)),
+    )
+
+
+def fake_record(spec, status="ok", result=None, error=None, label=None):
+    """A RunRecord for `spec` (a fake result when ok and none is given)."""
+    from bench.provenance import now
+    from bench.records import Provenance, RunRecord, RunStatus
+
+    status = RunStatus(status)
+    if status is RunStatus.OK and result is None:
+        result = fake_result()
+    return RunRecord(
+        spec=spec,
+        status=status,
+        provenance=Provenance({"torch": "x"}, "abc", now(), now(), "test", "python run_bench.py"),
+        method_label=label or spec.method,
+        result=result if status is RunStatus.OK else None,
+        error=error,
+    )

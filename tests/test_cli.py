@@ -3,7 +3,6 @@ model and data with a handful of examples; a rerun runs nothing."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.store import load_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,12 +120,12 @@ def test_end_to_end_every_method_then_resume(tmp_path):
     assert len(records) == 6
     methods = set()
     for path in records:
-        record = json.loads(path.read_text())
-        assert record["status"] == "ok"
-        assert record["data"]["sizes"] == {"train": 24, "validation": 16, "test": 16}
-        assert record["model"]["name"] == "minilm-l6" and record["model"]["depth"] == 6
+        record = load_record(path)
+        assert record.ok
+        assert record.result.data.sizes == {"train": 24, "validation": 16, "test": 16}
+        assert record.result.model.name == "minilm-l6" and record.result.model.depth == 6
         assert str(Path.home()) not in path.read_text()  # no home paths in records
-        methods.add(record["spec"]["method"])
+        methods.add(record.spec.method)
     assert methods == {"none", "word", "sentence", "tmix", "amplify", "manifold"}
     assert (tmp_path / "reports" / "REPORT.md").is_file()
     second = cli(*args)
@@ -151,10 +151,11 @@ def test_end_to_end_same_spec_same_numbers(tmp_path):
     a = cli(*args, "--results-dir", str(tmp_path / "a"))
     b = cli(*args, "--results-dir", str(tmp_path / "b"))
     assert a.returncode == 0 and b.returncode == 0, a.stderr[-2000:]
-    ra = json.loads(next((tmp_path / "a").rglob("*.json")).read_text())
-    rb = json.loads(next((tmp_path / "b").rglob("*.json")).read_text())
-    assert ra["spec_hash"] == rb["spec_hash"]
-    assert ra["metrics"] == rb["metrics"] and ra["predictions"] == rb["predictions"]
+    ra = load_record(next((tmp_path / "a").rglob("*.json")))
+    rb = load_record(next((tmp_path / "b").rglob("*.json")))
+    assert ra.spec_hash == rb.spec_hash
+    assert ra.result.metrics == rb.result.metrics
+    assert ra.result.predictions.to_dict() == rb.result.predictions.to_dict()
 
 
 @pytest.mark.e2e
@@ -169,10 +170,10 @@ def test_end_to_end_lambda_one_reproduces_none(tmp_path):
     done = cli(*args)
     assert done.returncode == 0, done.stderr[-2000:]
     plain, inert = (
-        json.loads(next((tmp_path / "runs" / "rt-polarity" / m).glob("*.json")).read_text())
+        load_record(next((tmp_path / "runs" / "rt-polarity" / m).glob("*.json"))).result
         for m in ("none", "tmix")
     )
-    assert inert["mixing"]["share_mixing_steps"] == 0.0
-    assert plain["predictions"] == inert["predictions"]
-    assert plain["metrics"]["test"]["nll"] == inert["metrics"]["test"]["nll"]
-    assert plain["metrics"]["curves"] == inert["metrics"]["curves"]
+    assert inert.mixing.share_mixing_steps == 0.0
+    assert plain.predictions.to_dict() == inert.predictions.to_dict()
+    assert plain.metrics.test.nll == inert.metrics.test.nll
+    assert plain.metrics.curves == inert.metrics.curves

@@ -12,7 +12,7 @@ from bench.datasets.base import make_splits, stratified_indices, stratified_samp
 from bench.datasets.registry import build_registry
 from bench.errors import UserError
 
-# sizes and classes of the packaged files (README, Datasets); the pooled sets (no official split) drop
+# sizes and classes of the packaged files; the pooled sets (no official split) drop
 # repeated texts so that no text is in two splits: rt-subj 11,500 -> 11,482 (9 repeated plot
 # sentences, and as many fewer snippets), rt-fine 10,605 -> 10,603, amazon-cr 3,610 -> 3,600.
 PACKAGED = {

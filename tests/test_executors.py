@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -16,6 +15,8 @@ import pytest
 from bench import executors
 from bench.cli import main
 from bench.executors import split_cores
+from bench.records import RunRecord
+from bench.store import load_record
 from tests.test_cli import ROOT
 from tests.test_cli import cli as run_cli
 from tests.test_reliability import SMALL
@@ -23,27 +24,28 @@ from tests.test_reliability import SMALL
 TINY = [*SMALL, "--threads", "1"]  # one thread per run: identical numbers in any executor
 
 
-def records_by_spec(results: Path) -> dict[str, dict]:
+def records_by_spec(results: Path) -> dict[str, RunRecord]:
     """spec hash -> record, asserting one record per spec and no stray lock or temp files."""
-    out: dict[str, dict] = {}
+    out: dict[str, RunRecord] = {}
     for path in results.rglob("*"):
         assert path.suffix != ".lock", f"lock left behind: {path}"
         assert not path.name.startswith(".tmp-"), f"temporary file left behind: {path}"
         if path.suffix == ".json" and path.parent.parent.parent.name == "runs":
-            record = json.loads(path.read_text())
-            assert record["spec_hash"] not in out, f"two records for {record['spec_hash']}"
-            out[record["spec_hash"]] = record
+            record = load_record(path)
+            assert record.spec_hash not in out, f"two records for {record.spec_hash}"
+            out[record.spec_hash] = record
     return out
 
 
-def same_numbers(a: dict[str, dict], b: dict[str, dict]) -> None:
+def same_numbers(a: dict[str, RunRecord], b: dict[str, RunRecord]) -> None:
     """Identical specs, metrics and per-example predictions (costs and dates may differ)."""
     assert sorted(a) == sorted(b)
     for key in a:
-        assert a[key]["status"] == b[key]["status"] == "ok"
-        assert a[key]["metrics"] == b[key]["metrics"], a[key]["spec"]
-        assert a[key]["predictions"] == b[key]["predictions"], a[key]["spec"]
-        assert a[key]["device"]["threads"] == b[key]["device"]["threads"] == 1
+        ra, rb = a[key].result, b[key].result
+        assert a[key].ok and b[key].ok
+        assert ra.metrics == rb.metrics, a[key].spec
+        assert ra.predictions.to_dict() == rb.predictions.to_dict(), a[key].spec
+        assert ra.device.threads == rb.device.threads == 1
 
 
 def test_split_cores_gives_disjoint_equal_shares():
@@ -139,7 +141,7 @@ def test_local_pool_matches_in_process_runs_and_resumes(tmp_path):
     same_numbers(alone_records, pool_records)
     # the driver wrote the records: its command, not a worker's
     for record in pool_records.values():
-        assert "--workers 2" in record["provenance"]["command"]
+        assert "--workers 2" in record.provenance.command
     again = run_cli(
         *args, "--results-dir", str(tmp_path / "pool"), "--executor", "local", "--workers", "2"
     )
@@ -198,7 +200,7 @@ def test_a_killed_pool_worker_loses_only_runs_in_flight(tmp_path):
     assert sweep.returncode == 1, (out[-2000:], err[-2000:])
     assert ": lost: " in err and "rerun the same command" in err
     done = records_by_spec(results)  # no duplicates, no locks, no temporary files
-    assert 1 <= len(done) < 12 and all(r["status"] == "ok" for r in done.values())
+    assert 1 <= len(done) < 12 and all(r.ok for r in done.values())
 
     rerun = run_cli(*args[:-4])  # resume in this process: the executor is not in the spec
     assert rerun.returncode == 0, rerun.stderr[-2000:]

@@ -33,32 +33,32 @@ def train(method="none", seed=0, settings=SETTINGS):
 
 def test_training_reduces_the_loss_and_learns_a_separable_set():
     result = train()
-    curves = result["metrics"]["curves"]
-    assert curves[-1]["train_loss"] < 0.5 * curves[0]["train_loss"]
-    assert result["metrics"]["test"]["accuracy"] >= 0.9
+    curves = result.metrics.curves
+    assert curves[-1].train_loss < 0.5 * curves[0].train_loss
+    assert result.metrics.test.accuracy >= 0.9
 
 
 def test_same_seed_same_numbers_different_seed_different_numbers():
     a, b, c = train(seed=3), train(seed=3), train(seed=4)
-    assert a["metrics"] == b["metrics"]
-    assert np.array_equal(a["predictions"], b["predictions"])
-    assert a["metrics"]["curves"] != c["metrics"]["curves"]
+    assert a.metrics == b.metrics
+    assert np.array_equal(a.predictions.pred, b.predictions.pred)
+    assert a.metrics.curves != c.metrics.curves
 
 
 def test_best_epoch_is_chosen_on_validation():
     result = train()
-    curves = result["metrics"]["curves"]
-    best = max(range(len(curves)), key=lambda i: (curves[i]["val_accuracy"], -i))
-    assert result["metrics"]["best_epoch"] == best + 1
-    assert result["metrics"]["validation"]["accuracy"] == curves[best]["val_accuracy"]
+    curves = result.metrics.curves
+    best = max(range(len(curves)), key=lambda i: (curves[i].val_accuracy, -i))
+    assert result.metrics.best_epoch == best + 1
+    assert result.metrics.validation.accuracy == curves[best].val_accuracy
 
 
 def test_cost_is_recorded_and_labelled():
-    cost = train(settings=TrainSettings(epochs=1, batch_size=16))["cost"]
-    assert cost["steps"] == 6
-    assert cost["train_seconds"] > 0 and cost["median_step_seconds"] > 0
-    assert cost["examples_per_second"] == pytest.approx(96 / cost["train_seconds"])
-    assert cost["peak_memory_kind"] == "cpu_rss" and cost["peak_memory_mb"] > 10
+    cost = train(settings=TrainSettings(epochs=1, batch_size=16)).cost
+    assert cost.steps == 6
+    assert cost.train_seconds > 0 and cost.median_step_seconds > 0
+    assert cost.examples_per_second == pytest.approx(96 / cost.train_seconds)
+    assert cost.peak_memory_kind == "cpu_rss" and cost.peak_memory_mb > 10
 
 
 def test_linear_schedule_uses_the_total_step_count():

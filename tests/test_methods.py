@@ -383,9 +383,9 @@ def test_contract_every_registered_method_trains(name):
     result = train_and_evaluate(
         model, create_method(name), data, settings, 0, torch.device("cpu"), 0, 2
     )
-    assert result["cost"]["steps"] == 3
-    assert 0 <= result["metrics"]["test"]["accuracy"] <= 1
-    assert all(np.isfinite(c["train_loss"]) for c in result["metrics"]["curves"])
-    realised = result["mixing"]["mean_one_minus_lambda"]
+    assert result.cost.steps == 3
+    assert 0 <= result.metrics.test.accuracy <= 1
+    assert all(np.isfinite(c.train_loss) for c in result.metrics.curves)
+    realised = result.mixing.mean_one_minus_lambda
     assert (realised == 0) if not method_class(name).mixes else (0 < realised <= 0.5)
     assert all(not m._forward_hooks for m in model.modules())

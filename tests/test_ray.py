@@ -42,7 +42,7 @@ def test_ray_sweep_matches_the_local_sweep(cluster, tmp_path):
     assert len(local_records) == 4
     same_numbers(local_records, ray_records)
     for record in ray_records.values():
-        assert "--executor ray" in record["provenance"]["command"]  # written by the driver
+        assert "--executor ray" in record.provenance.command  # written by the driver
 
 
 @pytest.mark.e2e
@@ -110,11 +110,13 @@ def test_losing_the_worker_node_mid_sweep_loses_only_its_run(cluster, tmp_path):
     if sweep.returncode == 1:  # it had a run in flight: reported lost, not recorded
         assert ": lost: " in err and "rerun the same command" in err
     done = records_by_spec(results)  # no duplicates, no locks, no partial files
-    assert all(r["status"] == "ok" for r in done.values())
+    assert all(r.ok for r in done.values())
 
     rerun = ray_cli(cluster, *args)  # resume on the head node alone: redoes what is missing
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"plan: {6 - len(done)} run(s) to do, {len(done)} already done" in rerun.stdout
     final = records_by_spec(results)
-    assert len(final) == 6 and all(r["status"] == "ok" for r in final.values())
-    assert {k: v["metrics"] for k, v in done.items()} == {k: final[k]["metrics"] for k in done}
+    assert len(final) == 6 and all(r.ok for r in final.values())
+    assert {k: v.result.metrics for k, v in done.items()} == {
+        k: final[k].result.metrics for k in done
+    }

@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import executors, harness
-from bench.cli import build_parser, main, make_plan
+from bench.cli import build_parser, main, request_from_args
 from bench.datasets.local import load_folder
 from bench.datasets.registry import build_registry
 from bench.errors import UserError
+from bench.planning import make_plan
 from bench.store import Store
-from tests.test_store import fake_result
+from tests.conftest import fake_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
@@ -75,7 +76,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
     assert main(args) == 1
     out, err = capsys.readouterr()
     store = Store(tmp_path)
-    statuses = {r["spec"]["method"]: (r["status"], r["error"]) for r in store.records()}
+    statuses = {r.spec.method: (r.status.value, r.error) for r in store.records()}
     assert statuses["none"][0] == statuses["sentence"][0] == "ok"  # ran after the failures
     assert statuses["word"] == ("failed", "RuntimeError: boom")
     assert statuses["tmix"][0] == "oom"
@@ -87,7 +88,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
     assert main([*args, "--retry-failed"]) == 0
     out, _ = capsys.readouterr()
     assert "plan: 3 run(s) to do, 2 already done" in out
-    assert {r["status"] for r in store.records()} == {"ok"}
+    assert {r.status.value for r in store.records()} == {"ok"}
 
 
 def test_corrupt_record_is_reported_and_redone(tmp_path, monkeypatch, capsys):
@@ -103,11 +104,11 @@ def test_corrupt_record_is_reported_and_redone(tmp_path, monkeypatch, capsys):
     ]
     assert main(args) == 0
     (path,) = Store(tmp_path).record_paths()
-    path.write_text('{"schema_version": 1, "spec": ')  # half a record
+    path.write_text('{"schema_version": 2, "spec": ')  # half a record
     capsys.readouterr()
     assert main(args) == 0
     out, err = capsys.readouterr()
-    assert f"skipping unreadable record {path}" in err
+    assert f"skipping record {path}: unreadable JSON" in err
     assert "plan: 1 run(s) to do" in out
     assert json.loads(path.read_text())["status"] == "ok"
 
@@ -117,7 +118,7 @@ def test_claims_keep_two_processes_off_the_same_spec(tmp_path):
     args = build_parser().parse_args(
         ["--methods", "none", "--datasets", "rt-polarity", "--results-dir", str(tmp_path), *SMALL]
     )
-    spec = make_plan(args, build_registry(), store).todo[0]
+    spec = make_plan(request_from_args(args), build_registry(), store).todo[0]
     assert store.claim(spec)
     assert not store.claim(spec)  # held by this (live) process
     store.release(spec)
@@ -280,6 +281,6 @@ def test_argument_parsing_gives_a_plan_or_a_user_error(argv):
         args = build_parser().parse_args([*argv, "--datasets", "rt-polarity"])
         if args.list or args.report:
             return
-        make_plan(args, registry, Store(Path("/nonexistent-results")))
+        make_plan(request_from_args(args), registry, Store(Path("/nonexistent-results")))
     except UserError as exc:
         assert str(exc) and "\n" not in str(exc)

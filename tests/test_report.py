@@ -10,54 +10,29 @@ import pytest
 from scipy import stats
 
 from bench.config import PROFILES, RunSpec
-from bench.method_api import options_as_items
-from bench.registry import create_method
 from bench.report import write_report
-from bench.store import Store, make_record, now
+from bench.store import Store
+from tests.conftest import fake_record, fake_result
 
 N_TEST = 20
 
 
-def result(accuracy: float, seconds: float, seed: int):
+def result(accuracy: float, seconds: float):
     n_correct = int(round(accuracy * N_TEST))
-    labels = np.zeros(N_TEST, dtype=int)
-    preds = np.array([0] * n_correct + [1] * (N_TEST - n_correct))
-    return {
-        "metrics": {
-            "test": {"accuracy": accuracy, "macro_f1": accuracy, "nll": 0.5, "ece": 0.1},
-            "validation": {"accuracy": accuracy},
-            "best_epoch": 1,
-            "curves": [{"epoch": 1, "train_loss": 0.6, "val_accuracy": accuracy, "val_nll": 0.5}],
-        },
-        "predictions": preds,
-        "test_labels": labels,
-        "confidences": np.full(N_TEST, 0.8),
-        "cost": {
-            "train_seconds": seconds,
-            "median_step_seconds": seconds / 10,
-            "steps": 10,
-            "examples_per_second": 100 / seconds,
-            "peak_memory_mb": 1000.0,
-            "peak_memory_kind": "cpu_rss",
-        },
-        "mixing": {"mean_one_minus_lambda": 0.0},
-        "data": {
-            "source": "fixture",
-            "sizes": {"train": 10, "validation": 5, "test": N_TEST},
-            "fingerprint": "abc",
-            "num_labels": 2,
-            "label_names": ["a", "b"],
-        },
-        "model": {"name": "minilm-l6", "revision": "fixture"},
-        "device": {"name": "CPU test"},
-    }
+    labels = np.array([0] * 14 + [1] * 6)  # majority class: 70%
+    preds = np.where(np.arange(N_TEST) < n_correct, labels, 1 - labels)
+    return fake_result(preds, labels, accuracy=accuracy, train_seconds=seconds)
 
 
-# dataset -> method -> accuracies for seeds 0, 1
+# dataset -> method -> accuracies for seeds 0, 1, 2
 ACC = {
-    "ds-a": {"none": [0.60, 0.70], "word": [0.80, 0.85]},
-    "ds-b": {"none": [0.90, 0.90], "word": [0.85, 0.80]},
+    "ds-a": {"none": [0.60, 0.70, 0.65], "word": [0.80, 0.85, 0.90]},
+    "ds-b": {"none": [0.90, 0.90, 0.85], "word": [0.85, 0.80, 0.85]},
 }
+
+
+def spec(method, dataset, seed):
+    return RunSpec(method, dataset, "minilm-l6", seed, PROFILES["smoke"])
 
 
 @pytest.fixture
@@ -66,31 +41,9 @@ def results(tmp_path):
     for dataset, by_method in ACC.items():
         for method, accs in by_method.items():
             for seed, acc in enumerate(accs):
-                spec = RunSpec(
-                    method,
-                    dataset,
-                    "minilm-l6",
-                    seed,
-                    PROFILES["smoke"],
-                    options_as_items(create_method(method).options),
-                )
                 seconds = 10.0 if method == "none" else 12.0
-                store.write(
-                    spec,
-                    make_record(spec, "ok", result(acc, seconds, seed), now(), profile="smoke"),
-                )
-    failed = RunSpec(
-        "word",
-        "ds-a",
-        "minilm-l6",
-        2,
-        PROFILES["smoke"],
-        options_as_items(create_method("word").options),
-    )
-    store.write(
-        failed,
-        make_record(failed, "diverged", None, now(), error="loss became nan", profile="smoke"),
-    )
+                store.write(fake_record(spec(method, dataset, seed), result=result(acc, seconds)))
+    store.write(fake_record(spec("word", "ds-a", 7), "diverged", error="loss became nan"))
     old = store.root / "runs" / "ds-a" / "none" / "seed9-old.json"
     old.write_text(json.dumps({"schema_version": 0, "spec": {}}))
     return store
@@ -100,43 +53,86 @@ def test_report_tables_have_the_expected_values(results, tmp_path):
     out = tmp_path / "reports"
     path = write_report(results, out)
     acc = pd.read_csv(out / "accuracy.csv").set_index(["dataset", "method"])
-    assert acc.loc[("ds-a", "word"), "mean"] == pytest.approx(82.5)
-    assert acc.loc[("ds-a", "word"), "std"] == pytest.approx(np.std([80, 85], ddof=1))
-    assert acc.loc[("ds-a", "word"), "n"] == 2  # the diverged seed 2 is not averaged
-    assert acc.loc[("ds-b", "none"), "mean"] == pytest.approx(90.0)
+    assert acc.loc[("ds-a", "word"), "mean"] == pytest.approx(85.0)
+    assert acc.loc[("ds-a", "word"), "std"] == pytest.approx(5.0)
+    assert acc.loc[("ds-a", "word"), "n"] == 3  # the diverged seed 7 is not averaged
 
     diff = pd.read_csv(out / "difference_to_none.csv").set_index(["dataset", "method"])
-    assert diff.loc[("ds-a", "word"), "diff_mean"] == pytest.approx(17.5)
-    assert diff.loc[("ds-b", "word"), "diff_mean"] == pytest.approx(-7.5)
-    expected_t = stats.ttest_rel([0.80, 0.85], [0.60, 0.70]).pvalue
-    assert diff.loc[("ds-a", "word"), "p_paired_t"] == pytest.approx(expected_t)
-    # seed 0 on ds-a: word right on 16, none on 12, nested -> 4 discordant pairs, all one way
-    p_seed0 = stats.binomtest(4, 4, 0.5).pvalue
-    p_seed1 = stats.binomtest(3, 3, 0.5).pvalue  # 17 vs 14 correct
-    assert diff.loc[("ds-a", "word"), "mcnemar_p_max"] == pytest.approx(max(p_seed0, p_seed1))
+    assert diff.loc[("ds-a", "word"), "diff"] == pytest.approx(20.0)
+    assert diff.loc[("ds-b", "word"), "diff"] == pytest.approx(-5.0)
+    p_a = stats.ttest_rel([80, 85, 90], [60, 70, 65]).pvalue
+    p_b = stats.ttest_rel([85, 80, 85], [90, 90, 85]).pvalue
+    assert diff.loc[("ds-a", "word"), "p"] == pytest.approx(p_a)
+    # Holm over the two tests: the smaller p times 2, the larger max(itself, that)
+    assert diff.loc[("ds-a", "word"), "p_holm"] == pytest.approx(min(1, 2 * min(p_a, p_b)))
+    assert diff.loc[("ds-b", "word"), "p_holm"] == pytest.approx(max(p_a, p_b, 2 * min(p_a, p_b)))
 
-    ranks = pd.read_csv(out / "ranks.csv", index_col=0).average_rank
-    assert ranks["none"] == pytest.approx(1.5) and ranks["word"] == pytest.approx(1.5)
+    power = pd.read_csv(out / "power.csv")
+    assert list(power.columns)[:5] == ["dataset", "method", "seeds", "sd_diff", "mde"]
+    assert power.set_index("dataset").loc["ds-a", "sd_diff"] == pytest.approx(
+        np.std([20, 15, 25], ddof=1)
+    )
+
+    base = pd.read_csv(out / "baselines.csv").set_index("dataset")
+    assert base.loc["ds-a", "majority"] == pytest.approx(70.0)
+    # none at 60-70% does not beat the 70% majority class: flagged
+    assert base.loc["ds-a", "degenerate_runs"] == 3
+
+    agg = pd.read_csv(out / "aggregate.csv").set_index("method")
+    assert agg.loc["word", "mean"] == pytest.approx((20.0 - 5.0) / 2)
 
     cost = pd.read_csv(out / "cost.csv").set_index("method")
     assert cost.loc["word", "train_time_x"] == pytest.approx(1.2)
-    assert cost.loc["none", "train_time_x"] == pytest.approx(1.0)
 
     text = path.read_text()
-    assert "**82.50 ± 3.54 (2)**" in text  # best on ds-a in bold
+    assert "**85.00 ± 5.00 (3)**" in text  # best on ds-a in bold
     assert "diverged" in text and "loss became nan" in text
     assert "seed9-old.json" in text and "unknown schema version 0" in text
-    for stem in ("accuracy", "difference", "accuracy_vs_time", "memory", "calibration", "curves"):
+    assert "Holm" in text and "What the data support" in text
+    for stem in ("accuracy", "difference", "gain_vs_cost", "memory", "calibration", "curves"):
         assert (out / f"{stem}.png").stat().st_size > 1000
         assert (out / f"{stem}.svg").is_file()
         assert f"({stem}.png)" in text
     assert "\\toprule" in (out / "accuracy.tex").read_text()
 
 
+def test_the_summary_claims_only_what_the_tests_carry(results, tmp_path):
+    text = write_report(results, tmp_path / "r").read_text()
+    summary = text.split("### What the data support")[1].split("###")[0]
+    # ds-a: +20 points, Holm p 0.04: claimed; ds-b: -5 points, Holm p > 0.05: not claimed
+    assert "`word` is above `none` on ds-a" in summary
+    assert "on ds-b" not in summary and "ranks first" not in text
+    diff = pd.read_csv(tmp_path / "r" / "difference_to_none.csv").set_index("dataset")
+    assert diff.significant.to_dict() == {"ds-a": True, "ds-b": False}
+
+
+def test_no_claim_when_nothing_survives_correction(tmp_path):
+    store = Store(tmp_path / "results")
+    for seed, (a, b) in enumerate([(0.70, 0.72), (0.71, 0.69), (0.70, 0.70)]):
+        store.write(fake_record(spec("none", "ds-a", seed), result=result(a, 10.0)))
+        store.write(fake_record(spec("word", "ds-a", seed), result=result(b, 10.0)))
+    text = write_report(store, tmp_path / "r").read_text()
+    summary = text.split("### What the data support")[1].split("###")[0]
+    assert "No method differs from `none` on any dataset after Holm correction" in summary
+    assert "is above" not in summary and "is below" not in summary
+
+
+def test_a_clear_winner_is_reported_with_its_interval(tmp_path):
+    store = Store(tmp_path / "results")
+    rng = np.random.default_rng(0)
+    for seed in range(6):
+        base = 0.6 + rng.normal(0, 0.01)
+        for method, acc in (("none", base), ("word", base + 0.2 + rng.normal(0, 0.01))):
+            store.write(fake_record(spec(method, "ds-a", seed), result=result(acc, 10.0)))
+    text = write_report(store, tmp_path / "r").read_text()
+    summary = text.split("### What the data support")[1].split("###")[0]
+    assert "`word` is above `none` on ds-a" in summary and "Holm p" in summary
+
+
 def test_report_is_reproducible(results, tmp_path):
     write_report(results, tmp_path / "a")
     write_report(results, tmp_path / "b")
-    for name in ("REPORT.md", "accuracy.csv", "difference_to_none.csv", "cost.csv"):
+    for name in ("REPORT.md", "accuracy.csv", "difference_to_none.csv", "aggregate.csv"):
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
 
 

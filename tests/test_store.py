@@ -1,49 +1,21 @@
-"""Run records: round trip, atomic writes, unreadable records, resume."""
+"""Run records: round trip, atomic writes, unreadable records, old schemas, resume."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 
-from bench.cli import build_parser, make_plan
 from bench.config import PROFILES, RunSpec
 from bench.datasets.registry import build_registry
-from bench.store import (
-    SCHEMA_VERSION,
-    Store,
-    decode_ints,
-    make_record,
-    now,
-    read_record,
-    records_frame,
-)
+from bench.planning import SweepRequest, make_plan
+from bench.records import SCHEMA_VERSION, RunRecord, RunStatus
+from bench.store import Store, read_record
+from tests.conftest import fake_record
 
-
-def fake_result():
-    return {
-        "metrics": {
-            "test": {"accuracy": 0.75, "macro_f1": 0.7, "nll": 0.5, "ece": 0.1},
-            "validation": {"accuracy": 0.8},
-            "best_epoch": 1,
-            "curves": [],
-        },
-        "predictions": np.array([0, 1, 1, 0]),
-        "test_labels": np.array([0, 1, 0, 0]),
-        "confidences": np.array([0.9, 0.8, 0.6, 0.7]),
-        "cost": {
-            "train_seconds": 1.0,
-            "median_step_seconds": 0.1,
-            "steps": 10,
-            "examples_per_second": 40.0,
-            "peak_memory_mb": 100.0,
-            "peak_memory_kind": "cpu_rss",
-        },
-        "mixing": {"mean_one_minus_lambda": 0.0},
-        "data": {},
-        "model": {},
-        "device": {"name": "cpu"},
-    }
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def spec(seed=0, method="none"):
@@ -52,70 +24,92 @@ def spec(seed=0, method="none"):
 
 def test_record_round_trip(tmp_path):
     store = Store(tmp_path)
-    record = make_record(spec(), "ok", fake_result(), now(), profile="smoke")
-    path = store.write(spec(), record)
+    record = fake_record(spec())
+    path = store.write(record)
+    assert path == store.path_for(spec())
+    raw = json.loads(path.read_text())
+    assert raw["schema_version"] == SCHEMA_VERSION and raw["spec_hash"] == spec().hash
     back = read_record(path)
-    assert back == json.loads(json.dumps(record))
-    assert back["schema_version"] == SCHEMA_VERSION
-    assert RunSpec.from_dict(back["spec"]) == spec()
-    assert decode_ints(back["predictions"]["test_pred"]).tolist() == [0, 1, 1, 0]
+    assert back is not None and back.to_json() == record.to_json()
+    assert back.spec == spec() and back.status is RunStatus.OK
+    assert back.result.predictions.pred.tolist() == [0, 1, 1, 0]
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
-    frame = records_frame(list(store.records()))
-    assert frame.accuracy.tolist() == [0.75] and frame.status.tolist() == ["ok"]
+
+
+def test_a_failed_run_has_no_result_and_keeps_its_error(tmp_path):
+    store = Store(tmp_path)
+    path = store.write(fake_record(spec(), "failed", error="boom"))
+    back = read_record(path)
+    assert back.status is RunStatus.FAILED and back.result is None and back.error == "boom"
+    assert not back.ok
+
+
+def test_schema_1_records_are_converted():
+    old = json.loads((FIXTURES / "schema1_record.json").read_text())
+    assert old["schema_version"] == 1 and "metrics" in old
+    record = RunRecord.from_json(old)
+    assert record.ok and record.method_label == old["spec"]["method"]
+    assert record.spec.version == 1 and record.spec_hash == old["spec_hash"]
+    assert record.result.metrics.test.accuracy == old["metrics"]["test"]["accuracy"]
+    assert record.result.mixing.share_mixing_steps is None  # not measured then
+    again = RunRecord.from_json(record.to_json())  # rewritten as the current schema
+    assert again.to_json() == record.to_json() and again.spec_hash == old["spec_hash"]
+
+
+def test_the_committed_style_results_folder_still_loads(tmp_path):
+    runs = tmp_path / "runs" / "r8" / "amplify"
+    runs.mkdir(parents=True)
+    shutil.copy(FIXTURES / "schema1_record.json", runs / "seed0-old.json")
+    records, skipped = Store(tmp_path).scan()
+    assert len(records) == 1 and not skipped
 
 
 def test_unreadable_and_unknown_schema_records_are_skipped(tmp_path, capsys):
     store = Store(tmp_path)
-    store.write(spec(0), make_record(spec(0), "ok", fake_result(), now()))
+    store.write(fake_record(spec(0)))
     bad = store.path_for(spec(1))
-    bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text("{not json")
     future = store.path_for(spec(2))
     future.write_text(json.dumps({"schema_version": 999}))
+    malformed = store.path_for(spec(3))
+    malformed.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "spec": {}}))
     records = list(store.records())
     assert len(records) == 1
     err = capsys.readouterr().err
-    assert str(bad) in err and str(future) in err and "999" in err
-    assert not store.exists(spec(1))
+    assert str(bad) in err and str(future) in err and "999" in err and str(malformed) in err
+    assert not store.finished(spec(1))
+    _, skipped = store.scan()
+    assert len(skipped) == 3
 
 
-def plan_for(tmp_path, *extra):
-    args = build_parser().parse_args(
-        [
-            "--methods",
-            "none",
-            "word",
-            "--datasets",
-            "rt-polarity",
-            "--profile",
-            "smoke",
-            "--seeds",
-            "0",
-            "1",
-            "--results-dir",
-            str(tmp_path),
-            *extra,
-        ]
+def plan_for(tmp_path, **changes):
+    request = SweepRequest(
+        methods=("none", "word"),
+        datasets=("rt-polarity",),
+        profile="smoke",
+        seeds=(0, 1),
+        **changes,
     )
-    return make_plan(args, build_registry(), Store(tmp_path))
+    return make_plan(request, build_registry(), Store(tmp_path))
 
 
 def test_resume_skips_finished_specs_and_force_reruns(tmp_path):
     plan = plan_for(tmp_path)
     assert len(plan.todo) == 4 and not plan.done
     store = Store(tmp_path)
-    finished = plan.todo[0]
-    store.write(finished, make_record(finished, "ok", fake_result(), now()))
-    failed = plan.todo[1]
-    store.write(failed, make_record(failed, "failed", None, now(), error="boom"))
+    finished, failed = plan.todo[0], plan.todo[1]
+    store.write(fake_record(finished))
+    store.write(fake_record(failed, "failed", error="boom"))
     again = plan_for(tmp_path)
     assert again.done == [finished] and len(again.todo) == 3  # a failed run is redone
-    assert len(plan_for(tmp_path, "--force").todo) == 4
+    assert len(plan_for(tmp_path, force=True).todo) == 4
+    assert plan_for(tmp_path, retry_failed=True).todo == [failed]
 
 
 def test_method_options_are_part_of_the_spec(tmp_path):
     default = plan_for(tmp_path).todo
-    changed = plan_for(tmp_path, "--alpha", "0.4").todo
+    changed = plan_for(tmp_path, alpha=0.4).todo
     before = {(s.method, s.seed): s.hash for s in default}
     for s in changed:  # --alpha changes the mixing methods' specs only
         assert (s.hash == before[s.method, s.seed]) == (s.method == "none")
+    assert np.unique([s.hash for s in changed]).size == 4

@@ -63,26 +63,23 @@ def test_a_method_whose_lambda_is_one_reproduces_none_exactly():
     lambda is exactly 1: with common random numbers nothing else may move."""
     plain = train("none")
     inert = train("tmix", {"alpha": 1e-9})
-    assert inert["mixing"]["mean_one_minus_lambda"] == 0.0
-    assert inert["mixing"]["share_mixing_steps"] == 0.0
-    assert np.array_equal(plain["predictions"], inert["predictions"])
-    assert plain["metrics"]["test"]["nll"] == inert["metrics"]["test"]["nll"]
-    assert plain["metrics"]["curves"] == inert["metrics"]["curves"]
+    assert inert.mixing.mean_one_minus_lambda == 0.0
+    assert inert.mixing.share_mixing_steps == 0.0
+    assert np.array_equal(plain.predictions.pred, inert.predictions.pred)
+    assert plain.metrics.test.nll == inert.metrics.test.nll
+    assert plain.metrics.curves == inert.metrics.curves
 
 
 def test_a_mixing_method_does_move_the_result():
     # the converse: the invariant above is not true by construction
     plain = train("none")
     mixed = train("tmix", {"alpha": 0.4})
-    assert mixed["mixing"]["share_mixing_steps"] > 0.5
-    assert plain["metrics"]["curves"] != mixed["metrics"]["curves"]
+    assert mixed.mixing.share_mixing_steps > 0.5
+    assert plain.metrics.curves != mixed.metrics.curves
 
 
 def test_last_epoch_selection_tests_the_last_epoch():
     settings = TrainSettings(epochs=3, batch_size=16, lr=2e-3, warmup_ratio=0.1, selection="last")
     result = train("none", settings=settings)
-    assert result["metrics"]["best_epoch"] == 3
-    assert (
-        result["metrics"]["validation"]["accuracy"]
-        == (result["metrics"]["curves"][-1]["val_accuracy"])
-    )
+    assert result.metrics.best_epoch == 3
+    assert result.metrics.validation.accuracy == (result.metrics.curves[-1].val_accuracy)

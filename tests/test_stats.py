@@ -1,0 +1,87 @@
+"""The statistics on constructed inputs with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bench.stats import (
+    friedman_nemenyi,
+    holm,
+    paired_mde,
+    paired_t,
+    probability_of_improvement,
+    seeds_needed,
+    stratified_bootstrap,
+)
+
+
+def test_a_constant_difference_has_no_p_value():
+    test = paired_t([0.8, 0.7, 0.9], [0.7, 0.6, 0.8])  # always +0.1: t undefined
+    assert test.p is None and test.mean == pytest.approx(0.1) and np.isnan(test.low)
+    assert paired_t([0.5, 0.5], [0.5, 0.5]).p is None  # all zero: also undefined
+    assert paired_t([0.5], [0.4]).p is None  # one seed
+
+
+def test_paired_t_matches_scipy_and_gives_its_interval():
+    a, b = [80, 85, 90, 70], [60, 70, 65, 71]
+    test = paired_t(a, b)
+    assert test.p == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    d = np.subtract(a, b)
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+    assert (test.low, test.high) == pytest.approx((d.mean() - half, d.mean() + half))
+
+
+def test_holm_adjusts_in_step_down_order_and_skips_undefined():
+    adjusted = holm([0.01, None, 0.04, 0.03])
+    assert adjusted[1] is None
+    assert adjusted[0] == pytest.approx(0.03)  # 3 x 0.01
+    assert adjusted[3] == pytest.approx(0.06)  # 2 x 0.03
+    assert adjusted[2] == pytest.approx(0.06)  # max(1 x 0.04, previous)
+
+
+def test_mde_and_seeds_needed_are_consistent():
+    mde = paired_mde(1.0, 5)
+    assert 1.6 < mde < 1.8  # (t_{.975,4} + t_{.8,4}) / sqrt(5) is about 1.68
+    assert paired_mde(2.0, 5) == pytest.approx(2 * mde)
+    assert seeds_needed(1.0, difference=mde) == 5
+    assert seeds_needed(1.9) == 31  # the issue's example: 1.9-point sd, 1-point effect
+    assert np.isnan(paired_mde(1.0, 1))
+
+
+def test_friedman_and_nemenyi_on_a_clear_order_and_on_ties():
+    wide = pd.DataFrame(
+        {"a": [0.9, 0.8, 0.7, 0.95], "b": [0.8, 0.7, 0.6, 0.9], "c": [0.7, 0.6, 0.5, 0.85]}
+    )
+    result = friedman_nemenyi(wide)
+    assert list(result.ranks.index) == ["a", "b", "c"]
+    assert result.ranks["a"] == 1.0 and result.ranks["c"] == 3.0
+    assert result.friedman_p == pytest.approx(stats.friedmanchisquare(*wide.T.values).pvalue)
+    q = stats.studentized_range.ppf(0.95, 3, np.inf) / np.sqrt(2)
+    assert result.critical_difference == pytest.approx(q * np.sqrt(3 * 4 / (6 * 4)))
+    assert 2.3 < q < 2.4  # Demsar's table: q_0.05 = 2.343 for k = 3
+    tied = friedman_nemenyi(pd.DataFrame({"a": [1.0, 1.0], "b": [1.0, 1.0], "c": [1.0, 1.0]}))
+    assert tied.friedman_p == 1.0 and tied.ranks["a"] == 2.0
+    assert friedman_nemenyi(wide[["a", "b"]]).friedman_p is None  # 2 methods: no Friedman
+
+
+def test_probability_of_improvement():
+    assert probability_of_improvement(np.array([2, 3]), np.array([1, 1])) == 1.0
+    assert probability_of_improvement(np.array([1, 1]), np.array([1, 1])) == 0.5
+    assert probability_of_improvement(np.array([0, 2]), np.array([1, 1])) == 0.5
+
+
+def test_stratified_bootstrap_covers_a_known_shift_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    data = {}
+    for d in ("x", "y", "z"):
+        base = rng.normal(70, 1, 5)
+        data[d] = (base + 2.0 + rng.normal(0, 0.1, 5), base)
+    agg = stratified_bootstrap(data, reps=500)
+    assert agg.low < agg.mean < agg.high and agg.low > 1.5 and agg.high < 2.5
+    assert agg.p_improvement > 0.7
+    assert stratified_bootstrap(data, reps=500) == agg
+    constant = stratified_bootstrap({"x": (np.array([1.0, 1.0]), np.array([1.0, 1.0]))}, 100)
+    assert constant.low == constant.high == 0.0 and constant.p_improvement == 0.5
