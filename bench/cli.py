@@ -9,12 +9,13 @@ from pathlib import Path
 
 from bench import harness
 from bench.config import PROFILES, SELECTIONS, RunSpec
-from bench.datasets.registry import build_registry, load_dataset_cached
+from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
 from bench.executors import InProcessExecutor, LocalPoolExecutor, Outcome, WorkerConfig
 from bench.listing import print_list, print_plan, summary_table
 from bench.models import DEFAULT_MODEL, MODEL_ALIASES
 from bench.planning import (
+    Plan,
     SweepRequest,
     check_methods_fit_model,
     make_plan,
@@ -241,6 +242,7 @@ def reports_dir(args: argparse.Namespace) -> Path:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    """--list, --report, or a sweep: plan, check every input, run, summarise, report."""
     store = Store(Path(args.results_dir))
     registry = build_registry(args.data_dir)
     if args.list:
@@ -252,66 +254,89 @@ def run_sweep(args: argparse.Namespace) -> int:
     check_executor_args(args)
     plan = make_plan(request_from_args(args), registry, store)
     print_plan(plan)
-    runtime = harness.Runtime(
-        device=args.device,
-        progress=not args.no_progress,
-        trust_remote_code=args.trust_remote_code,
-        threads=args.threads,
-        registry=registry,
-        compile=args.compile,
-    )
     outcomes: list[Outcome] = []
     skipped: list[RunSpec] = []
     if plan.todo:
+        runtime = harness.Runtime(
+            device=args.device,
+            progress=not args.no_progress,
+            trust_remote_code=args.trust_remote_code,
+            threads=args.threads,
+            registry=registry,
+            compile=args.compile,
+        )
+        check_before_training(plan, runtime, registry)
         store.check_writable()
-        runtime.torch_device()  # --device cuda without CUDA: fail before anything runs
         executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
-        encoder, _, _ = runtime.backbone(plan.todo[0].model)  # a bad model: exit 2, here
-        check_methods_fit_model(plan.todo, encoder)  # depth, family: before the first run
-        for name in dict.fromkeys(spec.dataset for spec in plan.todo):
-            load_dataset_cached(registry.get(name))  # a bad dataset fails here, with exit 2
-        started = time.perf_counter()
-
-        def on_done(outcome: Outcome) -> None:
-            outcomes.append(outcome)
-            record = outcome.record
-            detail = (
-                f"acc {100 * record.result.metrics.test.accuracy:.2f}%"
-                if record is not None and record.ok and record.result is not None
-                else outcome.error
-            )
-            print(
-                f"[{len(outcomes)}/{len(plan.todo)}] {outcome.spec.label}: {outcome.status} "
-                f"({detail})",
-                flush=True,
-            )
-
-        def on_skip(spec: RunSpec) -> None:
-            skipped.append(spec)
-            print(f"skipped {spec.label}: another sweep is running or finished it", flush=True)
-
-        try:
-            executor.run(plan.todo, store, on_done, on_skip, force=args.force)
-        except KeyboardInterrupt:
-            print(
-                f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "
-                f"saved in {store.root}; rerun the same command to resume",
-                file=sys.stderr,
-            )
+        if not execute(plan, executor, store, args.force, outcomes, skipped):
             return 130
-        not_started = len(plan.todo) - len(outcomes) - len(skipped)
-        if not_started:
-            print(
-                f"{not_started} run(s) were not started (the workers stopped); rerun the same "
-                "command to run them",
-                file=sys.stderr,
-            )
-        print(f"sweep finished in {time.perf_counter() - started:.1f} s")
-    wanted = {spec.hash for spec in plan.specs}
-    records = [r for r in store.records() if r.spec_hash in wanted]
+    records = [r for r in store.records() if r.spec_hash in {s.hash for s in plan.specs}]
     print(summary_table(records))
     if not args.no_report and plan.todo:
         print(f"report written to {write_report(store, reports_dir(args))}")
+    return exit_code(plan, outcomes, skipped)
+
+
+def check_before_training(plan: Plan, runtime: harness.Runtime, registry: DatasetRegistry) -> None:
+    """Every check that needs the device, the model or the data, before the first run:
+    a bad device, model, method option or dataset fails here with exit 2, nothing written."""
+    runtime.torch_device()  # --device cuda without CUDA
+    encoder, _, _ = runtime.backbone(plan.todo[0].model)
+    check_methods_fit_model(plan.todo, encoder)  # depth, family
+    for name in dict.fromkeys(spec.dataset for spec in plan.todo):
+        load_dataset_cached(registry.get(name))
+
+
+def execute(
+    plan: Plan,
+    executor,
+    store: Store,
+    force: bool,
+    outcomes: list[Outcome],
+    skipped: list[RunSpec],
+) -> bool:
+    """Run the plan, printing each run as it ends; False after Ctrl-C (records kept)."""
+    started = time.perf_counter()
+
+    def on_done(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        record = outcome.record
+        detail = (
+            f"acc {100 * record.result.metrics.test.accuracy:.2f}%"
+            if record is not None and record.ok and record.result is not None
+            else outcome.error
+        )
+        print(
+            f"[{len(outcomes)}/{len(plan.todo)}] {outcome.spec.label}: {outcome.status} ({detail})",
+            flush=True,
+        )
+
+    def on_skip(spec: RunSpec) -> None:
+        skipped.append(spec)
+        print(f"skipped {spec.label}: another sweep is running or finished it", flush=True)
+
+    try:
+        executor.run(plan.todo, store, on_done, on_skip, force=force)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: {len(outcomes)} of {len(plan.todo)} run(s) finished and "
+            f"saved in {store.root}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return False
+    not_started = len(plan.todo) - len(outcomes) - len(skipped)
+    if not_started:
+        print(
+            f"{not_started} run(s) were not started (the workers stopped); rerun the same "
+            "command to run them",
+            file=sys.stderr,
+        )
+    print(f"sweep finished in {time.perf_counter() - started:.1f} s")
+    return True
+
+
+def exit_code(plan: Plan, outcomes: list[Outcome], skipped: list[RunSpec]) -> int:
+    """0 when every run finished ok, else 1 with the failed runs listed on stderr."""
     failed = [o for o in outcomes if o.status is not RunStatus.OK]
     if failed:
         print(f"{len(failed)} run(s) did not finish ok:", file=sys.stderr)

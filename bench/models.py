@@ -3,6 +3,7 @@ encoder family exposes the mixing points."""
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.errors import UserError
+from bench.errors import UserError, did_you_mean
 from bench.method_api import Site
 
 # alias -> hub id; "packaged:" aliases come from a pip package and need no network.
@@ -23,6 +24,9 @@ MODEL_ALIASES: dict[str, str] = {
     "tinybert": "huawei-noah/TinyBERT_General_4L_312D",
 }
 DEFAULT_MODEL = "minilm-l6"
+# a name this close to an alias is taken for a typo of it (bert-bse), not for a hub id;
+# real hub ids such as bert-base-uncased or roberta-large stay below it
+ALIAS_TYPO_CUTOFF = 0.85
 WEIGHT_FILES = (
     "model.safetensors",
     "pytorch_model.bin",
@@ -68,13 +72,13 @@ def resolve_model(name: str) -> ResolvedModel:
                 f"model folder {target!r} has no weights ({' or '.join(WEIGHT_FILES[:2])})"
             )
         return ResolvedModel(path.name, str(path), "local")
-    if "/" not in target and name not in MODEL_ALIASES and "-" not in target:
-        from bench.errors import did_you_mean
-
-        raise UserError(
-            f"unknown model {name!r}; aliases: {', '.join(MODEL_ALIASES)}, or give a hub id "
-            f"or a local folder.{did_you_mean(name, MODEL_ALIASES)}"
-        )
+    if name not in MODEL_ALIASES and "/" not in target:
+        close = difflib.get_close_matches(name, list(MODEL_ALIASES), n=1, cutoff=ALIAS_TYPO_CUTOFF)
+        if close or "-" not in target:
+            raise UserError(
+                f"unknown model {name!r}; aliases: {', '.join(MODEL_ALIASES)}, or give a hub id "
+                f"or a local folder.{did_you_mean(name, close)}"
+            )
     return ResolvedModel(name, target, target)
 
 
@@ -226,7 +230,9 @@ class Classifier(nn.Module):
 def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
     """(encoder, tokenizer) from a resolved location; never runs remote code unless asked."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # the suite reports its own progress; errors stay one line
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             resolved.location, trust_remote_code=trust_remote_code

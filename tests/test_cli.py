@@ -29,13 +29,21 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--datasets", "sst2"], "cannot be loaded here"),
         (["--epochs", "0"], "invalid training setting epochs=0"),
         (["--bogus"], "unrecognized arguments"),
+        (["--methods", "none", "--alpha", "0"], "--alpha 0.0: the Beta parameter must be > 0"),
+        (["--methods", "none", "--alpha", "0.4"], "none of the chosen methods (none) mixes"),
+        (["--force", "--retry-failed"], "do not go together"),
+        (["--model", "bert-bse"], "Did you mean 'bert-base'?"),
+        (
+            ["--methods", "amplify", "--opt", "amplify.start_layer=99", "--profile", "smoke"],
+            "amplify start_layer=99 exceeds the encoder depth 6",
+        ),
     ],
 )
 def test_bad_input_one_line_exit_2(argv, match, capsys, tmp_path, monkeypatch):
     from bench.datasets import hub as datasets_hub
 
     monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
-    code = main([*argv, "--results-dir", str(tmp_path / "r")])
+    code = main(["--datasets", "rt-polarity", *argv, "--results-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
@@ -177,3 +185,24 @@ def test_end_to_end_lambda_one_reproduces_none(tmp_path):
     assert plain.predictions.to_dict() == inert.predictions.to_dict()
     assert plain.metrics.test.nll == inert.metrics.test.nll
     assert plain.metrics.curves == inert.metrics.curves
+
+
+@pytest.mark.parametrize(
+    "bad_row,match",
+    [
+        ('"a fine film",', "train.csv: empty label in row(s) 4"),
+        ('"",pos', "train.csv: empty text in row(s) 4"),
+    ],
+)
+def test_a_local_csv_row_without_label_or_text_is_refused(bad_row, match, tmp_path, capsys):
+    folder = tmp_path / "data" / "toy"
+    folder.mkdir(parents=True)
+    good = ["text,label", '"good film",pos', '"bad film",neg']
+    (folder / "train.csv").write_text("\n".join([*good, bad_row]) + "\n")
+    for split in ("validation", "test"):
+        (folder / f"{split}.csv").write_text("\n".join(good) + "\n")
+    args = ["--methods", "none", "--datasets", "toy", "--data-dir", str(tmp_path / "data")]
+    code = main([*args, "--profile", "smoke", "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and match in err and "delete" in err
+    assert not (tmp_path / "r").exists()

@@ -44,7 +44,18 @@ def _read_split(path: Path) -> tuple[list[str], list[str]]:
     label_col = _pick(columns, LABEL_COLUMNS, "label", path)
     if frame.empty:
         raise UserError(f"{path}: no examples, only a header; add rows")
-    return frame[text_col].tolist(), frame[label_col].str.strip().tolist()
+    texts = frame[text_col].tolist()
+    labels = frame[label_col].str.strip().tolist()
+    for what, values in (("label", labels), ("text", texts)):
+        empty = [i for i, value in enumerate(values) if not value.strip()]
+        if empty:
+            rows = ", ".join(str(i + 2) for i in empty[:5])  # line 1 is the header
+            more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+            raise UserError(
+                f"{path}: empty {what} in row(s) {rows}{more} (line numbers of the file); "
+                f"fill them in or delete those rows"
+            )
+    return texts, labels
 
 
 def load_folder(folder: Path) -> TextDataset:
