@@ -108,17 +108,36 @@ def test_reduced_precision_is_wired_on_cpu(precision):
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights fp32
 
 
-def test_fp32_has_no_scaler_and_no_autocast():
+class AutocastSpy:
+    """A method wrapper that records whether autocast was on during its training step."""
+
+    def __init__(self, inner):
+        self.inner, self.seen = inner, []
+
+    def training_step(self, model, batch, labels, rng):
+        self.seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return self.inner.training_step(model, batch, labels, rng)
+
+
+@pytest.mark.parametrize(
+    "precision,autocast", [("fp32", None), ("bf16", torch.bfloat16), ("fp16", torch.float16)]
+)
+def test_autocast_is_on_exactly_for_reduced_precision(precision, autocast):
+    from bench.batching import collate
     from bench.harness import Trainer
 
-    trainer = Trainer(
-        tiny_classifier(num_labels=2),
-        create_method("none"),
-        TrainSettings(),
-        torch.device("cpu"),
-        10,
-    )
-    assert not trainer.scaler.is_enabled()
+    spy = AutocastSpy(create_method("none"))
+    settings = TrainSettings(precision=precision)
+    trainer = Trainer(tiny_classifier(num_labels=2), spy, settings, torch.device("cpu"), 10)
+    batch, labels = collate(separable_encoded(8), np.arange(8), 0, torch.device("cpu"))
+    out = trainer.step(batch, labels, np.random.default_rng(0))
+    enabled, dtype = spy.seen[0]
+    assert enabled == (autocast is not None)
+    if autocast is not None:
+        assert dtype == autocast
+    else:
+        assert out.logits.dtype == torch.float32
+    assert trainer.scaler.is_enabled() == (precision == "fp16")
 
 
 def test_remote_code_is_off_unless_asked(monkeypatch):

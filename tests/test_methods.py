@@ -229,13 +229,28 @@ def test_hooks_are_removed_after_each_step_and_evaluation_never_mixes(name):
     method = create_method(name)
     method.training_step(model, batch, labels, np.random.default_rng(0))
     assert all(not m._forward_hooks for m in model.modules())
-    model.eval()
-    logits, _ = plain(model, batch, labels)
+    # evaluation equals a model that never trained with mixing: same weights, no hooks ever
+    twin = tiny_classifier()
+    twin.load_state_dict(model.state_dict())
     encoded = separable_encoded(8)
     settings = TrainSettings(eval_batch_size=3)
     evaluated, _ = predict(model, encoded, settings, 0, torch.device("cpu"))
-    again, _ = predict(model, encoded, settings, 0, torch.device("cpu"))
-    assert torch.equal(evaluated, again)
+    reference, _ = predict(twin, encoded, settings, 0, torch.device("cpu"))
+    assert torch.equal(evaluated, reference)
+
+
+def test_the_evaluation_check_catches_a_hook_left_behind():
+    """The converse: a mixing hook that stayed installed changes what predict returns."""
+    model, twin = tiny_classifier(), tiny_classifier()
+    perm = torch.tensor([1, 2, 0])
+    model.site_module(Site("embeddings")).register_forward_hook(
+        lambda _m, _i, out: torch.lerp(out[perm], out, 0.5)
+    )
+    encoded = separable_encoded(9)
+    settings = TrainSettings(eval_batch_size=3)
+    left, _ = predict(model, encoded, settings, 0, torch.device("cpu"))
+    clean, _ = predict(twin, encoded, settings, 0, torch.device("cpu"))
+    assert not torch.equal(left, clean)
 
 
 @pytest.mark.parametrize("name", MIXING)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import executors, harness
-from bench.cli import build_parser, main, request_from_args
+from bench.cli import build_parser, main, reports_dir, request_from_args
 from bench.datasets.local import load_folder
 from bench.datasets.registry import build_registry
 from bench.errors import UserError
@@ -284,3 +284,34 @@ def test_argument_parsing_gives_a_plan_or_a_user_error(argv):
         make_plan(request_from_args(args), registry, Store(Path("/nonexistent-results")))
     except UserError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+def test_a_sweep_into_another_results_folder_leaves_reports_untouched(tmp_path, monkeypatch):
+    committed = ROOT / "reports" / "REPORT.md"
+    before = committed.stat().st_mtime_ns if committed.exists() else None
+    monkeypatch.setattr(executors.harness, "run", fake_run_failing({}))
+    args = ["--methods", "none", "--datasets", "rt-polarity", *SMALL]
+    args.remove("--no-report")
+    assert main([*args, "--results-dir", str(tmp_path / "scratch")]) == 0
+    assert (tmp_path / "scratch" / "report" / "REPORT.md").is_file()
+    after = committed.stat().st_mtime_ns if committed.exists() else None
+    assert after == before
+    assert (
+        main(
+            [
+                "--report",
+                "--results-dir",
+                str(tmp_path / "scratch"),
+                "--reports-dir",
+                str(tmp_path / "elsewhere"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "elsewhere" / "REPORT.md").is_file()
+
+
+def test_the_default_results_folder_reports_to_reports():
+    args = build_parser().parse_args([])
+    assert reports_dir(args) == Path("reports")
+    assert reports_dir(build_parser().parse_args(["--results-dir", "x"])) == Path("x/report")

@@ -12,6 +12,7 @@ from bench.config import PROFILES, RunSpec
 from bench.datasets.registry import build_registry
 from bench.planning import SweepRequest, make_plan
 from bench.records import SCHEMA_VERSION, RunRecord, RunStatus
+from bench.registry import create_method
 from bench.store import Store, read_record
 from tests.conftest import fake_record
 
@@ -113,3 +114,31 @@ def test_method_options_are_part_of_the_spec(tmp_path):
     for s in changed:  # --alpha changes the mixing methods' specs only
         assert (s.hash == before[s.method, s.seed]) == (s.method == "none")
     assert np.unique([s.hash for s in changed]).size == 4
+
+
+def test_matched_lambda_mode_gives_every_mixing_method_the_same_lambda_rule(tmp_path):
+    plan = make_plan(
+        SweepRequest(
+            methods=("none", "word", "tmix", "amplify"),
+            datasets=("rt-polarity",),
+            profile="smoke",
+            lambda_mode="matched",
+        ),
+        build_registry(),
+        Store(tmp_path),
+    )
+    options = {s.method: dict(s.method_options) for s in plan.todo}
+    assert options["none"] == {}
+    for method in ("word", "tmix", "amplify"):
+        assert (options[method]["alpha"], options[method]["draws"]) == (0.2, 1)
+        assert options[method]["max_trick"] is True
+    assert options["tmix"]["layers"] == (7, 9, 12)  # where it mixes is unchanged
+    draws = {
+        m: create_method(m, options[m]).sample_lambda(np.random.default_rng(3))
+        for m in ("word", "tmix", "amplify")
+    }
+    assert len(set(draws.values())) == 1  # same rule, same stream: the same lambda
+    default = plan_for(tmp_path).todo
+    assert {dict(s.method_options).get("alpha") for s in default if s.method == "word"} == {0.2}
+    amplify_default = create_method("amplify").options
+    assert (amplify_default.alpha, amplify_default.draws) == (0.1, 5)  # differs by default
