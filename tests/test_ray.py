@@ -68,19 +68,19 @@ def test_a_driver_without_the_cluster_token_gets_a_one_line_error(cluster, tmp_p
     assert not list((tmp_path / "r").rglob("*.json"))
 
 
-def busy_task_processes(node_pgid: int) -> list[int]:
-    """Ray worker processes of one node (its process group) that are running a task: Ray
-    names them after the task function while it runs (ray::run_on_worker)."""
+def busy_task_processes(node_pid: int) -> list[int]:
+    """Ray worker processes of one node (its session: `ray start` runs in its own) that are
+    running a task: Ray names them after the task function while it runs."""
     busy = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            pgid = os.getpgid(int(proc.name))
+            session = os.getsid(int(proc.name))
         except (OSError, ProcessLookupError):
             continue
-        if pgid == node_pgid and cmdline.startswith("ray::run_on_worker"):
+        if session == node_pid and cmdline.startswith("ray::run_on_worker"):
             busy.append(int(proc.name))
     return busy
 
