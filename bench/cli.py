@@ -54,6 +54,15 @@ def build_parser() -> ArgumentParser:
             "Benchmark mixup methods for transformer text classification under one harness."
         ),
     )
+    add_what_to_run(p)
+    add_training_settings(p)
+    add_execution(p)
+    add_files_and_output(p)
+    return p
+
+
+def add_what_to_run(p: ArgumentParser) -> None:
+    """Methods, datasets, model, seeds, profile and method options: what the specs hold."""
     p.add_argument(
         "--methods",
         nargs="+",
@@ -101,6 +110,10 @@ def build_parser() -> ArgumentParser:
         help="matched: every method draws lambda the same way "
         "(Beta(alpha, alpha), one draw, max(l, 1-l); alpha default 0.2)",
     )
+
+
+def add_training_settings(p: ArgumentParser) -> None:
+    """Single training settings that override the profile."""
     for name, kind in (
         ("epochs", int),
         ("batch-size", int),
@@ -127,6 +140,10 @@ def build_parser() -> ArgumentParser:
         choices=SELECTIONS,
         help="which epoch is tested: best-val (best validation accuracy) or last",
     )
+
+
+def add_execution(p: ArgumentParser) -> None:
+    """Where and how runs execute (not part of any spec)."""
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument(
         "--compile",
@@ -159,6 +176,10 @@ def build_parser() -> ArgumentParser:
         help="ray executor: address of a running cluster, e.g. 10.0.0.1:6379 (default: "
         "$RAY_ADDRESS, else a cluster started here with 'ray start', else a private one)",
     )
+
+
+def add_files_and_output(p: ArgumentParser) -> None:
+    """Results and reports folders, resume behaviour, listing and output."""
     p.add_argument(
         "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"
     )
@@ -190,7 +211,6 @@ def build_parser() -> ArgumentParser:
         action="store_true",
         help="list methods (with options), datasets and model aliases",
     )
-    return p
 
 
 # ---------------------------------------------------------------- request

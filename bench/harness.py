@@ -185,6 +185,59 @@ def prepare_data(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
     )
 
 
+class EpochSelector:
+    """Keeps the epoch to test: the last one, or the one with the best validation accuracy
+    (the first of equals), with a CPU copy of its weights."""
+
+    def __init__(self, selection: str, epochs: int) -> None:
+        self.selection, self.epochs = selection, epochs
+        self.epoch = 0
+        self.validation: dict[str, float] = {}
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, epoch: int, validation: dict[str, float], model: nn.Module) -> None:
+        if self.selection == "last":
+            if epoch == self.epochs:
+                self.epoch, self.validation = epoch, validation
+            return
+        if not self.epoch or validation["accuracy"] > self.validation["accuracy"]:
+            self.epoch, self.validation = epoch, validation
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+    def restore(self, model: nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+def train_epoch(
+    trainer: Trainer,
+    train: Encoded,
+    pad_id: int,
+    order_rng: np.random.Generator,
+    method_rng: np.random.Generator,
+    timer: StepTimer,
+    bar: Any,
+) -> tuple[list[float], list[float]]:
+    """One pass over the training set in the order drawn from `order_rng`; the losses and
+    1 - lambda of every step."""
+    settings, device = trainer.settings, trainer.device
+    trainer.model.train()
+    losses, one_minus_lam = [], []
+    lengths = (
+        [len(ids) for ids in train.input_ids] if settings.batching == "length-grouped" else None
+    )
+    for index in train_batches(len(train), settings.batch_size, order_rng, lengths):
+        batch, labels = collate(train, index, pad_id, device)
+        timer.start()
+        out = trainer.step(batch, labels, method_rng)
+        timer.stop()
+        losses.append(out.loss.item())
+        one_minus_lam.append(1.0 - out.lam)
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    return losses, one_minus_lam
+
+
 def train_and_evaluate(
     model: Classifier,
     method: MixupMethod,
@@ -205,8 +258,8 @@ def train_and_evaluate(
     dropout, and a method's permutations and lambdas never shift anything else."""
     model.to(device)
     train = data["train"]
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    trainer = Trainer(model, method, settings, device, steps_per_epoch * settings.epochs)
+    total_steps = math.ceil(len(train) / settings.batch_size) * settings.epochs
+    trainer = Trainer(model, method, settings, device, total_steps)
     order_rng = numpy_stream(seed, "data_order")
     method_rng = numpy_stream(seed, "method")
     seed_torch(seed, "dropout")
@@ -214,32 +267,12 @@ def train_and_evaluate(
     reset_cuda_peak(device)
     curves: list[dict[str, float]] = []
     one_minus_lam: list[float] = []
-    best: tuple[float, int, dict[str, torch.Tensor] | None, dict[str, float]] | None = None
-    bar = tqdm(
-        total=steps_per_epoch * settings.epochs,
-        desc=label,
-        disable=not progress,
-        leave=False,
-        unit="step",
-    )
+    selector = EpochSelector(settings.selection, settings.epochs)
+    bar = tqdm(total=total_steps, desc=label, disable=not progress, leave=False, unit="step")
     with PeakRSS() as rss:
         for epoch in range(1, settings.epochs + 1):
-            model.train()
-            losses = []
-            lengths = (
-                [len(ids) for ids in train.input_ids]
-                if settings.batching == "length-grouped"
-                else None
-            )
-            for index in train_batches(len(train), settings.batch_size, order_rng, lengths):
-                batch, labels = collate(train, index, pad_id, device)
-                timer.start()
-                out = trainer.step(batch, labels, method_rng)
-                timer.stop()
-                losses.append(out.loss.item())
-                one_minus_lam.append(1.0 - out.lam)
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", epoch=epoch)
+            losses, mixed = train_epoch(trainer, train, pad_id, order_rng, method_rng, timer, bar)
+            one_minus_lam += mixed
             val_logits, val_labels = predict(model, data["validation"], settings, pad_id, device)
             val = classification_metrics(val_logits, val_labels, num_labels)
             curves.append(
@@ -250,29 +283,25 @@ def train_and_evaluate(
                     "val_nll": val["nll"],
                 }
             )
-            last_epoch = epoch == settings.epochs
-            if settings.selection == "last" and last_epoch:
-                best = (val["accuracy"], epoch, None, val)
-            elif settings.selection == "best-val" and (best is None or val["accuracy"] > best[0]):
-                state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                best = (val["accuracy"], epoch, state, val)
+            selector.offer(epoch, val, model)
         bar.close()
-        assert best is not None
-        if best[2] is not None:
-            model.load_state_dict(best[2])
+        selector.restore(model)
         test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
     test = classification_metrics(test_logits, test_labels, num_labels)
     return TrainOutcome(
         metrics=Metrics.from_dict(
-            {"test": test, "validation": best[3], "best_epoch": best[1], "curves": curves}
+            {
+                "test": test,
+                "validation": selector.validation,
+                "best_epoch": selector.epoch,
+                "curves": curves,
+            }
         ),
         cost=Cost(
             train_seconds=timer.total,
             median_step_seconds=timer.median,
             steps=len(timer.step_seconds),
-            examples_per_second=(
-                len(train) * settings.epochs / timer.total if timer.total else 0.0
-            ),
+            examples_per_second=len(train) * settings.epochs / timer.total if timer.total else 0.0,
             **memory_report(device, rss),
         ),
         mixing=mixing_statistics(one_minus_lam),

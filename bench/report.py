@@ -13,7 +13,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import figures
-from bench.analysis import BlockAnalysis, analyse_block, records_frame
+from bench.analysis import BlockAnalysis, analyse_block, power_table, records_frame
 from bench.stats import ALPHA
 from bench.store import Store
 
@@ -90,9 +90,7 @@ def write_tables(a: BlockAnalysis, out_dir: Path, suffix: str) -> None:
     a.ranks.ranks.rename("average_rank").to_csv(out_dir / f"ranks{suffix}.csv")
     if not a.differences.empty:
         a.differences.to_csv(out_dir / f"difference_to_none{suffix}.csv", index=False)
-        power = a.differences[["dataset", "method", "seeds", "sd_diff", "mde"]]
-        power = power.assign(seeds_for_1_point=a.differences.seeds_for_1_point)
-        power.to_csv(out_dir / f"power{suffix}.csv", index=False)
+        power_table(a.differences).to_csv(out_dir / f"power{suffix}.csv", index=False)
         (out_dir / f"difference_to_none{suffix}.tex").write_text(
             tabulate(difference_rows(a), headers=DIFF_HEADERS, tablefmt="latex_booktabs") + "\n"
         )
@@ -113,11 +111,22 @@ def write_tables(a: BlockAnalysis, out_dir: Path, suffix: str) -> None:
 
 def what_the_data_support(a: BlockAnalysis) -> list[str]:
     """The answer in words, and only what the tests carry."""
-    out = ["### What the data support", ""]
-    d = a.differences
-    if d.empty:
-        return out + ["No method was run next to `none` on the same seeds: nothing to compare.", ""]
-    significant = d[d.significant]
+    if a.differences.empty:
+        return [
+            "### What the data support",
+            "",
+            "No method was run next to `none` on the same seeds: nothing to compare.",
+            "",
+        ]
+    lines = per_dataset_claims(a.differences)
+    lines += aggregate_claims(a.aggregates)
+    lines += rank_and_power_claims(a)
+    return ["### What the data support", "", *lines, ""]
+
+
+def per_dataset_claims(d: pd.DataFrame) -> list[str]:
+    """Differences to none that survive Holm correction, and nothing else."""
+    out = []
     n = int(d.p.notna().sum())
     untested = len(d) - n
     if untested:
@@ -125,22 +134,26 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
             f"- {untested} of {len(d)} comparisons have no p-value (one seed, or the same "
             "difference in every seed: the t statistic is undefined); they support no claim."
         )
+    significant = d[d.significant]
     if significant.empty:
         out.append(
             f"- No method differs from `none` on any dataset after Holm correction over the "
             f"{n} tested comparisons of the difference table (alpha {ALPHA})."
         )
-    else:
-        for r in significant.itertuples():
-            side = "above" if r.diff > 0 else "below"
-            out.append(
-                f"- `{r.method}` is {side} `none` on {r.dataset}: {r.diff:+.2f} points "
-                f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
-            )
+        return out
+    for r in significant.itertuples():
+        side = "above" if r.diff > 0 else "below"
         out.append(
-            f"- Every other difference is not significant after Holm correction over {n} tests."
+            f"- `{r.method}` is {side} `none` on {r.dataset}: {r.diff:+.2f} points "
+            f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
         )
-    for r in a.aggregates.itertuples():
+    out.append(f"- Every other difference is not significant after Holm correction over {n} tests.")
+    return out
+
+
+def aggregate_claims(aggregates: pd.DataFrame) -> list[str]:
+    out = []
+    for r in aggregates.itertuples():
         excludes = r.low > 0 or r.high < 0
         out.append(
             f"- Aggregate `{r.method}` - `none` over {r.datasets} datasets: {r.mean:+.2f} points, "
@@ -149,6 +162,11 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
             + f"; probability of improvement {r.p_improvement:.2f} "
             f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
         )
+    return out
+
+
+def rank_and_power_claims(a: BlockAnalysis) -> list[str]:
+    out = []
     ranks = a.ranks
     if ranks.friedman_p is not None:
         verdict = (
@@ -161,6 +179,7 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
             f"average ranks closer than the critical difference "
             f"{ranks.critical_difference:.2f} are not distinguishable (Nemenyi)."
         )
+    d = a.differences
     mde = d.mde.dropna()
     if not mde.empty:
         out.append(
@@ -177,7 +196,7 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
             f"- Degenerate runs (fewer than half the classes predicted, or not above the "
             f"majority class): {names}. Differences on those datasets say little."
         )
-    return out + [""]
+    return out
 
 
 def accuracy_section(a: BlockAnalysis) -> list[str]:
@@ -266,14 +285,7 @@ def aggregate_section(a: BlockAnalysis) -> list[str]:
         "",
         tabulate(
             rows,
-            headers=[
-                "method",
-                "datasets",
-                "mean diff",
-                "95% interval",
-                "P(improve)",
-                "95% interval",
-            ],
+            headers=AGGREGATE_HEADERS,
             tablefmt="github",
         ),
         "",
