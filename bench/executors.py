@@ -33,6 +33,7 @@ from bench.provenance import git_commit, invocation, now, package_versions, plat
 from bench.records import Provenance, RunRecord, RunResult, RunStatus
 from bench.registry import method_label
 from bench.store import Store
+from bench.training import Diverged
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Attempt:
 
 def classify_failure(exc: BaseException) -> RunStatus:
     """Map an exception raised by a run to a record status."""
-    if isinstance(exc, harness.Diverged):
+    if isinstance(exc, Diverged):
         return RunStatus.DIVERGED
     if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
         return RunStatus.OOM

@@ -11,7 +11,6 @@ import copy
 import math
 import os
 import platform
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,7 @@ from bench.datasets.base import TextDataset, subsample
 from bench.datasets.registry import DatasetRegistry, load_dataset_cached
 from bench.errors import UserError
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
-from bench.method_api import MixupMethod, StepOutput
+from bench.method_api import MixupMethod
 from bench.metrics import classification_metrics
 from bench.models import Classifier, load_backbone, resolve_model
 from bench.records import (
@@ -41,10 +40,7 @@ from bench.records import (
 )
 from bench.registry import create_method
 from bench.streams import numpy_stream, seed_torch
-
-
-class Diverged(RuntimeError):
-    """The training loss became NaN or infinite."""
+from bench.training import Trainer, autocast_for, configure_cuda
 
 
 @dataclass
@@ -83,80 +79,6 @@ class TrainOutcome:
     cost: Cost
     mixing: Mixing
     predictions: Predictions
-
-
-def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
-    """fp32 on GPUs with TF32 tensor cores (Ampere and newer) uses them for matmuls and
-    convolutions; that is PyTorch's 'high' float32 matmul precision."""
-    if device.type == "cuda" and settings.precision == "fp32":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-
-def autocast_for(settings: TrainSettings, device: torch.device):
-    if settings.precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
-    """AdamW (no decay on biases and LayerNorm) + linear warmup then linear decay to 0."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        (
-            no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay
-        ).append(param)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": settings.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=settings.lr,
-    )
-    warmup = int(settings.warmup_ratio * total_steps)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-class Trainer:
-    """One optimisation step with a method's mixing: forward, finite-loss check, backward,
-    clipping, AdamW and schedule (and a gradient scaler for fp16)."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        method: MixupMethod,
-        settings: TrainSettings,
-        device: torch.device,
-        total_steps: int,
-    ) -> None:
-        self.model, self.method, self.settings, self.device = model, method, settings, device
-        self.optimizer, self.scheduler = build_optimizer(model, settings, total_steps)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
-        self.steps = 0
-
-    def step(
-        self, batch: dict[str, torch.Tensor], labels: torch.Tensor, rng: np.random.Generator
-    ) -> StepOutput:
-        with autocast_for(self.settings, self.device):
-            out = self.method.training_step(self.model, batch, labels, rng)
-        if not torch.isfinite(out.loss):
-            raise Diverged(f"loss became {out.loss.item()} at step {self.steps + 1}")
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(out.loss).backward()
-        self.scaler.unscale_(self.optimizer)
-        nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        self.steps += 1
-        return out
 
 
 @torch.inference_mode()

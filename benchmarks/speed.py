@@ -32,7 +32,6 @@ from bench.config import PROFILES, TrainSettings
 from bench.datasets.registry import build_registry, load_dataset_cached
 from bench.harness import (
     Runtime,
-    Trainer,
     device_name,
     predict,
     prepare_data,
@@ -41,6 +40,7 @@ from bench.harness import (
 from bench.metrics import classification_metrics
 from bench.models import Classifier
 from bench.registry import create_method
+from bench.training import Trainer
 
 
 def sync(device: torch.device) -> None:

@@ -21,9 +21,10 @@ import torch
 from bench.batching import collate, encode, train_batches
 from bench.config import TrainSettings
 from bench.datasets.registry import build_registry, load_dataset_cached
-from bench.harness import Runtime, Trainer, device_name
+from bench.harness import Runtime, device_name
 from bench.models import Classifier
 from bench.registry import create_method, method_names
+from bench.training import Trainer
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from bench.config import TrainSettings
-from bench.harness import Diverged, build_optimizer, train_and_evaluate
+from bench.harness import train_and_evaluate
 from bench.method_api import StepOutput
 from bench.registry import create_method
+from bench.training import Diverged, build_optimizer
 from tests.conftest import separable_encoded, tiny_classifier
 
 SETTINGS = TrainSettings(epochs=4, batch_size=16, lr=2e-3, warmup_ratio=0.1)
@@ -93,7 +94,7 @@ def test_nan_loss_is_detected_within_the_step():
 def test_reduced_precision_is_wired_on_cpu(precision):
     settings = TrainSettings(epochs=1, batch_size=16, lr=2e-3, precision=precision)
     model = tiny_classifier(num_labels=2)
-    from bench.harness import Trainer
+    from bench.training import Trainer
 
     trainer = Trainer(model, create_method("amplify"), settings, torch.device("cpu"), 10)
     assert trainer.scaler.is_enabled() == (precision == "fp16")  # a scaler for fp16 only
@@ -124,7 +125,7 @@ class AutocastSpy:
 )
 def test_autocast_is_on_exactly_for_reduced_precision(precision, autocast):
     from bench.batching import collate
-    from bench.harness import Trainer
+    from bench.training import Trainer
 
     spy = AutocastSpy(create_method("none"))
     settings = TrainSettings(precision=precision)

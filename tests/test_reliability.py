@@ -15,13 +15,14 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench import executors, harness
+from bench import executors
 from bench.cli import build_parser, main, reports_dir, request_from_args
 from bench.datasets.local import load_folder
 from bench.datasets.registry import build_registry
 from bench.errors import UserError
 from bench.planning import make_plan
 from bench.store import Store
+from bench.training import Diverged
 from tests.conftest import fake_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
     failures = {
         ("rt-polarity", "word"): RuntimeError("boom"),
         ("rt-polarity", "tmix"): torch.cuda.OutOfMemoryError("CUDA out of memory"),
-        ("rt-polarity", "amplify"): harness.Diverged("loss became nan at step 3"),
+        ("rt-polarity", "amplify"): Diverged("loss became nan at step 3"),
     }
     monkeypatch.setattr(executors.harness, "run", fake_run_failing(failures))
     args = [

@@ -1,0 +1,92 @@
+"""One optimisation step with a method's mixing, under the run's precision: the part of
+the harness that needs only torch (the GPU check and the step-time benchmark use it with no
+dataset library installed)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.config import TrainSettings
+from bench.method_api import MixupMethod, StepOutput
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
+    """fp32 on GPUs with TF32 tensor cores (Ampere and newer) uses them for matmuls and
+    convolutions; that is PyTorch's 'high' float32 matmul precision."""
+    if device.type == "cuda" and settings.precision == "fp32":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def autocast_for(settings: TrainSettings, device: torch.device):
+    if settings.precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
+    """AdamW (no decay on biases and LayerNorm) + linear warmup then linear decay to 0."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (
+            no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay
+        ).append(param)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": settings.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=settings.lr,
+    )
+    warmup = int(settings.warmup_ratio * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Trainer:
+    """One optimisation step with a method's mixing: forward, finite-loss check, backward,
+    clipping, AdamW and schedule (and a gradient scaler for fp16)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        method: MixupMethod,
+        settings: TrainSettings,
+        device: torch.device,
+        total_steps: int,
+    ) -> None:
+        self.model, self.method, self.settings, self.device = model, method, settings, device
+        self.optimizer, self.scheduler = build_optimizer(model, settings, total_steps)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+        self.steps = 0
+
+    def step(
+        self, batch: dict[str, torch.Tensor], labels: torch.Tensor, rng: np.random.Generator
+    ) -> StepOutput:
+        with autocast_for(self.settings, self.device):
+            out = self.method.training_step(self.model, batch, labels, rng)
+        if not torch.isfinite(out.loss):
+            raise Diverged(f"loss became {out.loss.item()} at step {self.steps + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.steps += 1
+        return out
