@@ -59,7 +59,7 @@ class StepOutput:
 
     loss: torch.Tensor
     logits: torch.Tensor
-    lam: float  # 1.0 when nothing was mixed
+    lam: float  # 1.0 when nothing was mixed; the batch mean for per-example lambdas
 
 
 class MixupMethod:
@@ -119,6 +119,38 @@ def mixed_loss(
     return lam * F.cross_entropy(logits, labels) + (1.0 - lam) * F.cross_entropy(
         logits, labels[perm]
     )
+
+
+def per_example_mixed_loss(
+    logits: torch.Tensor, labels: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor
+) -> torch.Tensor:
+    """Mean over the batch of lam_i * CE(y_i) + (1 - lam_i) * CE(y_perm_i): a lambda per
+    example (e.g. the share of tokens an example kept), same permutation as the inputs."""
+    own = F.cross_entropy(logits, labels, reduction="none")
+    partner = F.cross_entropy(logits, labels[perm], reduction="none")
+    return (lam * own + (1.0 - lam) * partner).mean()
+
+
+def input_saliency(
+    model: nn.Module, batch: Mapping[str, torch.Tensor], labels: torch.Tensor
+) -> torch.Tensor:
+    """Per token, the L2 norm over the hidden dimension of the gradient of the mean
+    cross-entropy with respect to the embeddings output (word + position + type). A
+    training-mode forward (dropout on) and a backward to the embeddings only: no parameter
+    gradient is accumulated (torch.autograd.grad), so nothing leaks into the optimizer step.
+    Returns (batch, length); padding positions are 0."""
+    captured: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+        captured.append(output)
+
+    handle = model.site_module(Site("embeddings")).register_forward_hook(keep)
+    try:
+        loss = F.cross_entropy(model(**batch), labels)
+    finally:
+        handle.remove()
+    (grad,) = torch.autograd.grad(loss, captured[0])
+    return grad.float().norm(dim=-1) * batch["attention_mask"].to(grad.dtype)
 
 
 def union_attention_mask(mask: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
