@@ -16,7 +16,7 @@ SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 
 SELECTIONS = ("best-val", "last")
 # how methods are listed in tables and --list (others follow alphabetically)
-METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold")
+METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix")
 
 
 @dataclass(frozen=True)

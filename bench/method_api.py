@@ -69,6 +69,7 @@ class MixupMethod:
     description: ClassVar[str] = ""
     Options: ClassVar[type[MethodOptions]] = MethodOptions
     mixes: ClassVar[bool] = True  # False: plain fine-tuning, no lambda, no permutation
+    draws_lambda: ClassVar[bool] = True  # False: lambda comes from the data (SSMix's spans)
     union_mask: ClassVar[bool] = False  # True: attend to max(mask, mask[perm])
 
     def __init__(self, options: MethodOptions | None = None) -> None:

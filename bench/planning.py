@@ -118,17 +118,20 @@ def method_options(request: SweepRequest, methods: list[str]) -> dict[str, tuple
     out = {}
     for method in methods:
         raw: dict[str, object] = {}
-        if method_class(method).mixes:
+        cls = method_class(method)
+        if cls.mixes and cls.draws_lambda:
             if request.lambda_mode == "matched":
                 raw.update(MATCHED_LAMBDA)
             if request.alpha is not None:
                 raw["alpha"] = request.alpha
         raw.update(raw_options.get(method, {}))
         out[method] = options_as_items(create_method(method, raw).options)
-    if request.alpha is not None and not any(method_class(m).mixes for m in methods):
+    if request.alpha is not None and not any(
+        method_class(m).mixes and method_class(m).draws_lambda for m in methods
+    ):
         raise UserError(
             f"--alpha {request.alpha}: none of the chosen methods ({', '.join(methods)}) "
-            "mixes; drop --alpha or add a mixing method"
+            "draws lambda from Beta(alpha, alpha); drop --alpha or add such a method"
         )
     return out
 

@@ -39,7 +39,6 @@ from torch import nn
 
 from bench.errors import UserError
 from bench.method_api import (
-    MethodOptions,
     MixupMethod,
     Site,
     StepOutput,
@@ -50,12 +49,13 @@ from bench.registry import register
 
 
 @dataclass(frozen=True)
-class SSMixOptions(MethodOptions):
+class SSMixOptions:
+    """SSMix draws no lambda (it is the share of tokens kept), so no Beta options."""
+
     span_ratio: float = 0.1  # share of an example's tokens (specials excluded) replaced
     clean_loss: bool = True  # add the clean cross-entropy (the authors' default)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if not 0 <= self.span_ratio <= 1:
             raise UserError(f"option span_ratio={self.span_ratio} must be in [0, 1]")
 
@@ -112,6 +112,7 @@ class SSMix(MixupMethod):
     name = "ssmix"
     description = "replace the least salient span with the partner's most salient span"
     Options = SSMixOptions
+    draws_lambda = False
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         return [Site("embeddings")]  # where the saliency is taken

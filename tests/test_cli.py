@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--epochs", "0"], "invalid training setting epochs=0"),
         (["--bogus"], "unrecognized arguments"),
         (["--methods", "none", "--alpha", "0"], "--alpha 0.0: the Beta parameter must be > 0"),
-        (["--methods", "none", "--alpha", "0.4"], "none of the chosen methods (none) mixes"),
+        (["--methods", "none", "--alpha", "0.4"], "none of the chosen methods (none) draws"),
         (["--force", "--retry-failed"], "do not go together"),
         (["--model", "bert-bse"], "Did you mean 'bert-base'?"),
         (
