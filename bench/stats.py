@@ -84,10 +84,23 @@ def seeds_needed(
     if not np.isfinite(sd_diff):
         return float("nan")
     effect = difference / sd_diff if sd_diff > CONSTANT_TOLERANCE else np.inf
-    if not np.isfinite(effect) or TTestPower().power(effect, 2, alpha) >= power:
+    if not np.isfinite(effect):
         return 2.0
-    n = TTestPower().solve_power(effect_size=effect, alpha=alpha, power=power)
-    return float(max(2, int(np.ceil(n))))
+
+    def enough(n: int) -> bool:
+        return TTestPower().power(effect, n, alpha) >= power
+
+    # power grows with n: double until enough, then bisect (the root finder of statsmodels
+    # does not converge for small effects)
+    low, high = 1, 2
+    while not enough(high):
+        low, high = high, high * 2
+        if high > 10**7:
+            return float("inf")
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return float(max(2, high))
 
 
 def average_ranks(wide: pd.DataFrame) -> pd.Series:
