@@ -9,7 +9,7 @@ Each design is a set of run_bench.py flags; its runs go to ROOT/<design>/ like a
 so the study resumes. Test-set size is studied without training again: a design trained
 with test sets of up to 2000 examples is also scored on a fixed random subset of 400 of
 them. Minutes per seed of the default sweep (7 datasets x 6 methods) are estimated from the
-measured wall time of the design's runs (start to end of each record) times 42.
+median wall time of the design's runs (start to end of each record) times 42.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def analyse_design(folder: Path, subset: int | None) -> tuple[pd.DataFrame, floa
                     "mde_at_5": paired_mde(sd, 5),
                 }
             )
-    return pd.DataFrame(out), float(frame["seconds"].mean()), float(frame["degenerate"].mean())
+    # the median run (not the mean): robust to runs slowed by other work on the machine
+    return pd.DataFrame(out), float(frame["seconds"].median()), float(frame["degenerate"].mean())
 
 
 def analyse(root: Path) -> None:
