@@ -23,6 +23,9 @@ from transformers import (
 from bench.batching import Encoded
 from bench.models import Classifier
 
+# the unit tests train tiny encoders: one thread is faster for them than two contending
+torch.set_num_threads(1)
+
 VOCAB = 64
 SMALL = dict(
     vocab_size=VOCAB,
