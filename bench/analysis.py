@@ -178,7 +178,8 @@ def rank_test(acc: pd.DataFrame) -> RankTest:
 
 def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """Per method: the mean over datasets of (method - baseline) in points with its
-    stratified bootstrap 95% interval, and the probability of improvement."""
+    stratified bootstrap 95% interval, and the probability of improvement. Only datasets
+    with at least 2 paired seeds count: with one seed there is nothing to resample."""
     rows = []
     for method in method_order(list(ok.method)):
         if method == baseline:
@@ -187,7 +188,7 @@ def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
         for dataset, group in ok[ok.method == method].groupby("dataset"):
             base = ok[(ok.dataset == dataset) & (ok.method == baseline)]
             pairs = group.merge(base, on="seed", suffixes=("", "_base"))
-            if not pairs.empty:
+            if len(pairs) >= 2:
                 per_dataset[dataset] = (
                     100 * pairs.accuracy.to_numpy(),
                     100 * pairs.accuracy_base.to_numpy(),

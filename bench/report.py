@@ -179,13 +179,14 @@ def rank_and_power_claims(a: BlockAnalysis) -> list[str]:
             f"average ranks closer than the critical difference "
             f"{ranks.critical_difference:.2f} are not distinguishable (Nemenyi)."
         )
-    d = a.differences
-    mde = d.mde.dropna()
-    if not mde.empty:
+    tested = a.differences.dropna(subset=["mde"])
+    if not tested.empty:
+        mde, seeds = tested.mde, tested.seeds
+        at = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
         out.append(
             f"- Power: median minimum detectable difference {mde.median():.2f} points "
-            f"(range {mde.min():.2f}-{mde.max():.2f}) at {int(d.seeds.median())} seeds; smaller "
-            "true differences could go undetected."
+            f"(range {mde.min():.2f}-{mde.max():.2f}) at {at} seeds; smaller true differences "
+            "could go undetected."
         )
     degenerate = a.baselines[a.baselines.degenerate_runs > 0]
     if not degenerate.empty:
@@ -280,8 +281,9 @@ def aggregate_section(a: BlockAnalysis) -> list[str]:
         "Mean over datasets of the mean paired difference to `none` (points), with a 95% "
         "stratified bootstrap interval (seeds resampled within each dataset, 2000 "
         "replicates), and the probability of improvement P(method > none) averaged over "
-        "datasets (ties count one half), as in the rliable protocol. The intervals are "
-        "per method, not corrected for the number of methods.",
+        "datasets (ties count one half), as in the rliable protocol, over the datasets "
+        "with at least 2 seeds of both. The intervals are per method, not corrected for "
+        "the number of methods.",
         "",
         tabulate(
             rows,

@@ -186,7 +186,7 @@ def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path):
 @pytest.mark.e2e
 def test_ctrl_c_stops_cleanly_and_says_what_finished(tmp_path):
     results = tmp_path / "results"
-    # every method on 3 datasets, so that the sweep cannot finish between the first record and the signal
+    # every method on 3 datasets: the sweep cannot finish between the first record and SIGINT
     long_sweep = [*SWEEP, "--methods", "all", "--datasets", "rt-polarity", "amazon-cr", "r8"]
     proc = cli(*long_sweep, "--results-dir", str(results))
     wait_for_records(results, 1, proc)

@@ -139,3 +139,21 @@ def test_report_is_reproducible(results, tmp_path):
 def test_report_of_empty_results(tmp_path):
     path = write_report(Store(tmp_path / "none"), tmp_path / "out")
     assert "No records yet" in path.read_text()
+
+
+def test_ranks_friedman_and_the_critical_difference_figure(tmp_path):
+    store = Store(tmp_path / "results")
+    accuracies = {"none": 0.70, "word": 0.75, "tmix": 0.80}  # the same order on every dataset
+    for dataset in ("ds-a", "ds-b", "ds-c", "ds-d"):
+        for seed in range(2):
+            for method, acc in accuracies.items():
+                accuracy = acc + 0.01 * seed
+                store.write(fake_record(spec(method, dataset, seed), result=result(accuracy, 10.0)))
+    out = tmp_path / "r"
+    text = write_report(store, out).read_text()
+    ranks = pd.read_csv(out / "ranks.csv", index_col=0).average_rank
+    assert ranks.to_dict() == {"tmix": 1.0, "word": 2.0, "none": 3.0}
+    expected = stats.friedmanchisquare([0.70] * 4, [0.75] * 4, [0.80] * 4).pvalue
+    assert f"Friedman p = {expected:.3f}" in text or "Friedman p = <0.001" in text
+    assert (out / "critical_difference.png").stat().st_size > 1000
+    assert "(critical_difference.png)" in text
