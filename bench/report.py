@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from bench import figures
 from bench.analysis import BlockAnalysis, analyse_block, power_table, records_frame
+from bench.records import RunStatus
 from bench.stats import ALPHA
 from bench.store import Store
 
@@ -514,7 +515,7 @@ def provenance(block: pd.DataFrame) -> list[str]:
 
 
 def failed_section(block: pd.DataFrame) -> list[str]:
-    bad = block[block.status != "ok"]
+    bad = block[block.status != RunStatus.OK.value]
     if bad.empty:
         return []
     return [

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench.ray_cluster import LocalRayCluster
+from bench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,9 +39,8 @@ def sweep(args: list[str], results: Path, env: dict | None = None) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"sweep failed ({out.returncode}): {out.stderr[-2000:]}")
     metrics = {}
-    for path in results.rglob("seed*.json"):
-        record = json.loads(path.read_text())
-        metrics[record["spec_hash"]] = (record["metrics"], record["device"]["threads"])
+    for record in Store(results).records():
+        metrics[record.spec_hash] = (record.result.metrics, record.result.device.threads)
     return {"wall_seconds": round(wall, 1), "records": len(metrics), "metrics": metrics}
 
 

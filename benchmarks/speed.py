@@ -155,8 +155,8 @@ def epoch(s: Setup, settings: TrainSettings, fixed_length: int | None = None) ->
     finally:
         harness_module.collate = original
     return {
-        "train_s": result["cost"]["train_seconds"],
-        "accuracy": result["metrics"]["test"]["accuracy"],
+        "train_s": result.cost.train_seconds,
+        "accuracy": result.metrics.test.accuracy,
     }
 
 
