@@ -94,7 +94,8 @@ def accuracy_on(record: RunRecord, subset: int | None) -> float:
 
 def seconds(record: RunRecord) -> float:
     prov = record.provenance
-    return (datetime.fromisoformat(prov.finished) - datetime.fromisoformat(prov.started)).seconds
+    elapsed = datetime.fromisoformat(prov.finished) - datetime.fromisoformat(prov.started)
+    return elapsed.total_seconds()
 
 
 def analyse_design(folder: Path, subset: int | None) -> tuple[pd.DataFrame, float, float]:
