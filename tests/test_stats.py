@@ -85,3 +85,14 @@ def test_stratified_bootstrap_covers_a_known_shift_and_is_reproducible():
     assert stratified_bootstrap(data, reps=500) == agg
     constant = stratified_bootstrap({"x": (np.array([1.0, 1.0]), np.array([1.0, 1.0]))}, 100)
     assert constant.low == constant.high == 0.0 and constant.p_improvement == 0.5
+
+
+def test_power_matches_statsmodels_and_stays_defined_for_large_effects():
+    from statsmodels.stats.power import TTestPower
+
+    from bench.stats import paired_power
+
+    for effect, n in ((0.5, 10), (1.5, 6), (1.0, 3)):
+        assert paired_power(effect, n) == pytest.approx(TTestPower().power(effect, n, 0.05))
+    assert paired_power(20.0, 2) == pytest.approx(1.0, abs=1e-3)  # statsmodels: NaN here
+    assert seeds_needed(0.05) == 2  # tiny sd: the fewest seeds a paired test can use
