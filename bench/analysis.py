@@ -26,6 +26,7 @@ from bench.stats import (
 )
 
 BASELINE = "none"
+MIN_BOOTSTRAP_SEEDS = 3
 
 
 def profile_name(record: RunRecord) -> str:
@@ -179,7 +180,8 @@ def rank_test(acc: pd.DataFrame) -> RankTest:
 def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """Per method: the mean over datasets of (method - baseline) in points with its
     stratified bootstrap 95% interval, and the probability of improvement. Only datasets
-    with at least 2 paired seeds count: with one seed there is nothing to resample."""
+    with at least MIN_BOOTSTRAP_SEEDS paired seeds count: with fewer, a resample of the
+    seeds has too few distinct values for an interval to mean anything."""
     rows = []
     for method in method_order(list(ok.method)):
         if method == baseline:
@@ -188,7 +190,7 @@ def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
         for dataset, group in ok[ok.method == method].groupby("dataset"):
             base = ok[(ok.dataset == dataset) & (ok.method == baseline)]
             pairs = group.merge(base, on="seed", suffixes=("", "_base"))
-            if len(pairs) >= 2:
+            if len(pairs) >= MIN_BOOTSTRAP_SEEDS:
                 per_dataset[dataset] = (
                     100 * pairs.accuracy.to_numpy(),
                     100 * pairs.accuracy_base.to_numpy(),

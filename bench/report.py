@@ -283,7 +283,7 @@ def aggregate_section(a: BlockAnalysis) -> list[str]:
         "stratified bootstrap interval (seeds resampled within each dataset, 2000 "
         "replicates), and the probability of improvement P(method > none) averaged over "
         "datasets (ties count one half), as in the rliable protocol, over the datasets "
-        "with at least 2 seeds of both. The intervals are per method, not corrected for "
+        "with at least 3 seeds of both. The intervals are per method, not corrected for "
         "the number of methods.",
         "",
         tabulate(
