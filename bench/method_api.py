@@ -94,8 +94,7 @@ class MixupMethod:
     ) -> StepOutput:
         """One forward pass with this method's mixing, and the mixed loss."""
         if not self.mixes:
-            logits = model(**batch)
-            return StepOutput(F.cross_entropy(logits, labels), logits, 1.0)
+            return plain_step(model, batch, labels)
         perm = torch.from_numpy(rng.permutation(labels.shape[0])).to(labels.device)
         lam = self.sample_lambda(rng)
         sites = self.sites(model.depth, rng)
@@ -111,6 +110,14 @@ def mix(h: torch.Tensor, perm: torch.Tensor, lam: float) -> torch.Tensor:
     One fused torch.lerp instead of three element-wise ops (it matters for AMPLIFY, which
     mixes in every layer); lerp is exact at lam = 1 and for an identity permutation."""
     return torch.lerp(h[perm], h, lam)
+
+
+def plain_step(
+    model: nn.Module, batch: Mapping[str, torch.Tensor], labels: torch.Tensor
+) -> StepOutput:
+    """One forward without mixing and its cross-entropy (lambda 1): `none`'s step."""
+    logits = model(**batch)
+    return StepOutput(F.cross_entropy(logits, labels), logits, 1.0)
 
 
 def mixed_loss(

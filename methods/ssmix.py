@@ -44,6 +44,7 @@ from bench.method_api import (
     StepOutput,
     input_saliency,
     per_example_mixed_loss,
+    plain_step,
 )
 from bench.registry import register
 
@@ -125,8 +126,7 @@ class SSMix(MixupMethod):
         rng: np.random.Generator,
     ) -> StepOutput:
         if self.options.span_ratio == 0:  # nothing to replace: plain fine-tuning
-            logits = model(**batch)
-            return StepOutput(F.cross_entropy(logits, labels), logits, 1.0)
+            return plain_step(model, batch, labels)
         perm = torch.from_numpy(rng.permutation(labels.shape[0])).to(labels.device)
         saliency = input_saliency(model, batch, labels).detach()
         lengths = batch["attention_mask"].sum(dim=1)
