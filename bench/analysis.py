@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.config import METHOD_ORDER, PROFILES
+from bench.config import METHOD_ORDER, PROFILES, TrainSettings
 from bench.records import RunRecord, RunStatus
 from bench.stats import (
     ALPHA,
@@ -54,7 +54,9 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 sort_keys=True,
             ),
             "profile": profile_name(r),
+            "study": study_kind(r.spec.settings),
             "record": r,
+            **{name: getattr(r.spec.settings, name) for name in STUDY_COLUMNS},
         }
         if res is not None:
             test = res.metrics.test
@@ -76,8 +78,22 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 predicted_classes=len(np.unique(res.predictions.pred)),
                 majority_accuracy=majority_share(res.predictions.label),
             )
+            if res.metrics.ood is not None:
+                row.update(auroc=res.metrics.ood.auroc, fpr95=res.metrics.ood.fpr95)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+STUDY_COLUMNS = ("epochs", "label_noise", "noise_kind", "per_class", "ood_classes")
+# which study a regime field belongs to (bench.studies names them the same)
+STUDY_OF_FIELD = {"label_noise": "label-noise", "per_class": "low-resource", "ood_classes": "ood"}
+
+
+def study_kind(settings: TrainSettings) -> str:
+    """'' for the clean in-distribution regime of the main tables; else the study (or
+    studies, joined by '+') its regime fields belong to."""
+    regime = settings.regime()
+    return "+".join(study for field, study in STUDY_OF_FIELD.items() if field in regime)
 
 
 def majority_share(labels: np.ndarray) -> float:
@@ -127,10 +143,13 @@ def baselines(ok: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def differences(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Per dataset and method: the paired difference to the baseline over the seeds both
-    ran (points), its 95% t-interval, p, Holm-adjusted p over the whole table, whether it
-    is significant after correction, the MDE and the seeds a 1-point difference needs."""
+def differences(
+    ok: pd.DataFrame, baseline: str = BASELINE, metric: str = "accuracy"
+) -> pd.DataFrame:
+    """Per dataset and method: the paired difference of `metric` to the baseline over the
+    seeds both ran (points), its 95% t-interval, p, Holm-adjusted p over the whole table,
+    whether it is significant after correction, the MDE and the seeds a 1-point difference
+    needs."""
     rows = []
     for (dataset, method), group in ok.groupby(["dataset", "method"]):
         if method == baseline:
@@ -139,7 +158,7 @@ def differences(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
         pairs = group.merge(base, on="seed", suffixes=("", "_base"))
         if pairs.empty:
             continue
-        test = paired_t(100 * pairs.accuracy, 100 * pairs.accuracy_base)
+        test = paired_t(100 * pairs[metric], 100 * pairs[f"{metric}_base"])
         rows.append(
             {
                 "dataset": dataset,

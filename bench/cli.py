@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 from bench import harness
-from bench.config import PROFILES, SELECTIONS, RunSpec
+from bench.config import NOISE_KINDS, PROFILES, SELECTIONS, RunSpec
+from bench.datasets.regimes import held_out_classes
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
 from bench.executors import InProcessExecutor, LocalPoolExecutor, Outcome, WorkerConfig
@@ -19,11 +21,13 @@ from bench.planning import (
     SweepRequest,
     check_methods_fit_model,
     make_plan,
+    merge_plans,
     settings_overrides,
 )
 from bench.records import RunStatus
 from bench.report import write_report
 from bench.store import Store
+from bench.studies import STUDIES, get_study
 
 DEFAULT_RESULTS = "results"
 DEFAULT_REPORTS = "reports"
@@ -66,16 +70,20 @@ def add_what_to_run(p: ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         nargs="+",
-        default=["all"],
         metavar="M",
         help="method names, or 'all' (default: all)",
     )
     p.add_argument(
         "--datasets",
         nargs="+",
-        default=["all"],
         metavar="D",
         help="dataset names, or 'all' = every dataset loadable here (default)",
+    )
+    p.add_argument(
+        "--study",
+        metavar="NAME",
+        help=f"run a named study grid ({', '.join(STUDIES)}; see --list): it fixes the "
+        "methods, datasets, profile and settings; --seeds may replace its seeds",
     )
     p.add_argument(
         "--model",
@@ -139,6 +147,32 @@ def add_training_settings(p: ArgumentParser) -> None:
         "--selection",
         choices=SELECTIONS,
         help="which epoch is tested: best-val (best validation accuracy) or last",
+    )
+    p.add_argument(
+        "--label-noise",
+        type=float,
+        metavar="RATE",
+        help="change this share of the training labels, in [0, 1) (from the data seed: "
+        "the same labels for every method and seed; validation and test stay clean)",
+    )
+    p.add_argument(
+        "--noise-kind",
+        choices=NOISE_KINDS,
+        help="symmetric (default): to a uniformly drawn other class; pair: class c to c+1",
+    )
+    p.add_argument(
+        "--per-class",
+        type=int,
+        metavar="N",
+        help="train on N examples per class (stratified, from the data seed) instead of "
+        "the profile's training subsample; exclusive with --train-size",
+    )
+    p.add_argument(
+        "--ood-classes",
+        type=int,
+        metavar="K",
+        help="hold K classes (from the data seed) out of training and validation and "
+        "score how well max-softmax flags their test examples (AUROC, FPR95)",
     )
 
 
@@ -229,10 +263,14 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
         precision=args.precision,
         batching=args.batching,
         selection=args.selection,
+        label_noise=args.label_noise,
+        noise_kind=args.noise_kind,
+        per_class=args.per_class,
+        ood_classes=args.ood_classes,
     )
     return SweepRequest(
-        methods=tuple(args.methods),
-        datasets=tuple(args.datasets),
+        methods=tuple(args.methods or ["all"]),
+        datasets=tuple(args.datasets or ["all"]),
         model=args.model,
         seeds=tuple(args.seeds or ()),
         profile=args.profile,
@@ -243,6 +281,55 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
         force=args.force,
         retry_failed=args.retry_failed,
     )
+
+
+STUDY_FIXES = (
+    "methods",
+    "datasets",
+    "profile",
+    "opt",
+    "alpha",
+    "epochs",
+    "batch_size",
+    "lr",
+    "max_length",
+    "train_size",
+    "val_size",
+    "test_size",
+    "pooling",
+    "precision",
+    "batching",
+    "selection",
+    "label_noise",
+    "noise_kind",
+    "per_class",
+    "ood_classes",
+)
+
+
+def make_plan_from_args(args: argparse.Namespace, registry: DatasetRegistry, store: Store) -> Plan:
+    """The plan of a sweep, or of a named study (refusing the flags the study fixes)."""
+    if not args.study:
+        return make_plan(request_from_args(args), registry, store)
+    study = get_study(args.study)
+    defaults = build_parser().parse_args([])
+    given = [name for name in STUDY_FIXES if getattr(args, name) != getattr(defaults, name)]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UserError(
+            f"--study {study.name} fixes the methods, datasets, profile and settings: "
+            f"drop {flags} (or run without --study)"
+        )
+    print(f"study {study.name}: {study.question} ({study.runs} runs with its seeds)")
+    plans = [
+        make_plan(
+            dataclasses.replace(request, force=args.force, retry_failed=args.retry_failed),
+            registry,
+            store,
+        )
+        for request in study.requests(tuple(args.seeds or ()))
+    ]
+    return merge_plans(plans)
 
 
 def reports_dir(args: argparse.Namespace) -> Path:
@@ -272,7 +359,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"report written to {write_report(store, reports_dir(args))}")
         return 0
     check_executor_args(args)
-    plan = make_plan(request_from_args(args), registry, store)
+    plan = make_plan_from_args(args, registry, store)
     print_plan(plan)
     outcomes: list[Outcome] = []
     skipped: list[RunSpec] = []
@@ -303,8 +390,13 @@ def check_before_training(plan: Plan, runtime: harness.Runtime, registry: Datase
     runtime.torch_device()  # --device cuda without CUDA
     encoder, _, _ = runtime.backbone(plan.todo[0].model)
     check_methods_fit_model(plan.todo, encoder)  # depth, family
-    for name in dict.fromkeys(spec.dataset for spec in plan.todo):
-        load_dataset_cached(registry.get(name))
+    for name, held_out in dict.fromkeys((s.dataset, s.settings.ood_classes) for s in plan.todo):
+        dataset = load_dataset_cached(registry.get(name))
+        if held_out:  # at least two classes must stay in training
+            try:
+                held_out_classes(dataset.num_labels, held_out)
+            except UserError as exc:
+                raise UserError(f"{name}: {exc}; lower --ood-classes") from None
 
 
 def execute(

@@ -15,6 +15,10 @@ SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 
 
 SELECTIONS = ("best-val", "last")
+NOISE_KINDS = ("symmetric", "pair")
+# Data-regime fields (issue "beyond accuracy"), added after spec version 2: the canonical
+# spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
+REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes")
 # how methods are listed in tables and --list (others follow alphabetically)
 METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix")
 
@@ -39,25 +43,34 @@ class TrainSettings:
     precision: str = "fp32"
     batching: str = "random"  # or "length-grouped": sort by length within shuffled buckets
     selection: str = "best-val"  # test the epoch with the best validation accuracy, or "last"
+    label_noise: float = 0.0  # share of training labels changed (from the data seed)
+    noise_kind: str = "symmetric"  # symmetric: to a uniform other class; pair: c -> c+1
+    per_class: int | None = None  # N training examples per class instead of train_size
+    ood_classes: int = 0  # classes held out of training and validation, tested as OOD
 
     def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "eval_batch_size": self.eval_batch_size >= 1,
-            "lr": self.lr > 0,
-            "weight_decay": self.weight_decay >= 0,
-            "warmup_ratio": 0 <= self.warmup_ratio < 1,
-            "max_grad_norm": self.max_grad_norm > 0,
-            "max_length": self.max_length >= 8,
-            "dropout": 0 <= self.dropout < 1,
+        checks = {  # name: (holds, what it must be)
+            "epochs": (self.epochs >= 1, ">= 1"),
+            "batch_size": (self.batch_size >= 1, ">= 1"),
+            "eval_batch_size": (self.eval_batch_size >= 1, ">= 1"),
+            "lr": (self.lr > 0, "> 0"),
+            "weight_decay": (self.weight_decay >= 0, ">= 0"),
+            "warmup_ratio": (0 <= self.warmup_ratio < 1, "in [0, 1)"),
+            "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
+            "max_length": (self.max_length >= 8, ">= 8"),
+            "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
+            "label_noise": (0 <= self.label_noise < 1, "a share of labels in [0, 1)"),
+            "per_class": (self.per_class is None or self.per_class >= 1, ">= 1"),
+            "ood_classes": (self.ood_classes >= 0, ">= 0"),
         }
         for size in ("train_size", "val_size", "test_size"):
             value = getattr(self, size)
-            checks[size] = value is None or value >= 2
-        for name, ok in checks.items():
+            checks[size] = (value is None or value >= 2, ">= 2")
+        for name, (ok, rule) in checks.items():
             if not ok:
-                raise UserError(f"invalid training setting {name}={getattr(self, name)!r}")
+                raise UserError(
+                    f"invalid training setting {name}={getattr(self, name)!r}: must be {rule}"
+                )
         if self.pooling not in ("mean", "cls"):
             raise UserError(f"invalid pooling {self.pooling!r}: choose 'mean' or 'cls'")
         if self.batching not in ("random", "length-grouped"):
@@ -70,6 +83,45 @@ class TrainSettings:
             )
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")
+        if self.noise_kind not in NOISE_KINDS:
+            raise UserError(
+                f"invalid noise kind {self.noise_kind!r}: choose {' or '.join(NOISE_KINDS)}"
+            )
+        if self.noise_kind != "symmetric" and self.label_noise == 0:
+            raise UserError(
+                f"noise kind {self.noise_kind!r} without label noise: add --label-noise RATE"
+            )
+        if self.per_class is not None and self.train_size is not None:
+            raise UserError(
+                "per_class and train_size are exclusive: a per-class budget replaces the "
+                "training subsample (drop --train-size)"
+            )
+
+    def regime(self) -> dict[str, Any]:
+        """The data-regime fields that differ from their defaults (empty: the clean,
+        in-distribution setting of the main tables)."""
+        return {
+            name: getattr(self, name)
+            for name in REGIME_FIELDS
+            if getattr(self, name) != REGIME_DEFAULTS[name]
+        }
+
+    def canonical(self) -> dict[str, Any]:
+        """The settings as a spec holds them: regime fields only where they are set."""
+        data = dataclasses.asdict(self)
+        for name in REGIME_FIELDS:
+            if data[name] == REGIME_DEFAULTS[name]:
+                del data[name]
+        return data
+
+    def without_noise(self) -> TrainSettings:
+        """The same training on clean labels: the rate-0 point of a label-noise study."""
+        return dataclasses.replace(self, label_noise=0.0, noise_kind="symmetric")
+
+
+REGIME_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(TrainSettings) if f.name in REGIME_FIELDS
+}
 
 
 PROFILES: dict[str, TrainSettings] = {
@@ -133,7 +185,7 @@ class RunSpec:
             "dataset": self.dataset,
             "model": self.model,
             "seed": self.seed,
-            "settings": dataclasses.asdict(self.settings),
+            "settings": self.settings.canonical(),
         }
 
     @classmethod

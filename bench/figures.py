@@ -208,6 +208,50 @@ def calibration(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) 
     _save(fig, out_dir, name)
 
 
+def condition_curves(
+    cells: pd.DataFrame, methods: list[str], out_dir: Path, name: str, xlabel: str, log_x: bool
+) -> None:
+    """A study's accuracy against its condition (noise rate, per-class budget): one panel
+    per dataset (and noise kind), one line per method, bars: 95% t-interval over seeds."""
+    colour = colours(methods)
+    panels = list(cells.groupby(["dataset", "series"]).groups)
+    cols = min(4, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    for ax, (dataset, series) in zip(axes.flat, panels, strict=False):
+        panel = cells[(cells.dataset == dataset) & (cells.series == series)]
+        for i, method in enumerate(methods):
+            line = panel[panel.method == method].sort_values("x")
+            if line.empty:
+                continue
+            shift = 1 + 0.03 * (i - (len(methods) - 1) / 2)  # keep the bars apart
+            x = line.x * shift if log_x else line.x + 0.004 * (i - (len(methods) - 1) / 2)
+            error = np.vstack([line["mean"] - line.low, line.high - line["mean"]])
+            ax.errorbar(
+                x,
+                line["mean"],
+                yerr=np.nan_to_num(error),
+                marker="o",
+                markersize=3,
+                capsize=2,
+                color=colour[method],
+                label=method,
+            )
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_title(f"{dataset} {series}".strip(), fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test accuracy (%)")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(methods)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(out_dir / f"{name}.png", dpi=120)
+    fig.savefig(out_dir / f"{name}.svg")
+    plt.close(fig)
+
+
 def training_curves(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
     colour = colours(methods)
     datasets = sorted(ok.dataset.unique())

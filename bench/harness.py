@@ -21,12 +21,12 @@ from tqdm.auto import tqdm
 
 from bench.batching import Encoded, collate, encode, eval_batches, train_batches
 from bench.config import RunSpec, TrainSettings
-from bench.datasets.base import TextDataset, subsample
+from bench.datasets.regimes import prepare
 from bench.datasets.registry import DatasetRegistry, load_dataset_cached
 from bench.errors import UserError
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.method_api import MixupMethod
-from bench.metrics import classification_metrics
+from bench.metrics import classification_metrics, ood_detection
 from bench.models import Classifier, load_backbone, resolve_model
 from bench.records import (
     Cost,
@@ -93,18 +93,6 @@ def predict(
         with autocast_for(settings, device):
             logits[torch.from_numpy(index)] = model(**batch).float().cpu()
     return logits, torch.from_numpy(encoded.labels)
-
-
-def prepare_data(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
-    """The profile's stratified subsamples (identical for every method and seed)."""
-    return TextDataset(
-        dataset.name,
-        subsample(dataset.train, settings.train_size),
-        subsample(dataset.validation, settings.val_size),
-        subsample(dataset.test, settings.test_size),
-        dataset.label_names,
-        dataset.source,
-    )
 
 
 class EpochSelector:
@@ -209,6 +197,10 @@ def train_and_evaluate(
         bar.close()
         selector.restore(model)
         test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
+        ood = None
+        if "ood_test" in data:
+            ood_logits, _ = predict(model, data["ood_test"], settings, pad_id, device)
+            ood = ood_detection(confidence(test_logits), confidence(ood_logits))
     test = classification_metrics(test_logits, test_labels, num_labels)
     return TrainOutcome(
         metrics=Metrics.from_dict(
@@ -217,6 +209,7 @@ def train_and_evaluate(
                 "validation": selector.validation,
                 "best_epoch": selector.epoch,
                 "curves": curves,
+                "ood": ood,
             }
         ),
         cost=Cost(
@@ -228,11 +221,14 @@ def train_and_evaluate(
         ),
         mixing=mixing_statistics(one_minus_lam),
         predictions=Predictions(
-            test_logits.argmax(-1).numpy(),
-            test_labels.numpy(),
-            test_logits.float().softmax(-1).max(-1).values.numpy(),
+            test_logits.argmax(-1).numpy(), test_labels.numpy(), confidence(test_logits)
         ),
     )
+
+
+def confidence(logits: torch.Tensor) -> np.ndarray:
+    """The max-softmax probability of each example."""
+    return logits.float().softmax(-1).max(-1).values.numpy()
 
 
 MIXING_THRESHOLD = 0.01  # a step "really mixes" when 1 - lambda exceeds this
@@ -255,7 +251,7 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
     registry = runtime.registry
     assert registry is not None
     entry = registry.get(spec.dataset)
-    dataset = prepare_data(load_dataset_cached(entry), spec.settings)
+    dataset = prepare(load_dataset_cached(entry), spec.settings)
     encoder, tokenizer, resolved = runtime.backbone(spec.model)
     method = create_method(spec.method, dict(spec.method_options))
     seed_torch(spec.seed, "init")  # the head: the same for every method of this seed
@@ -268,6 +264,8 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
         split: encode(dataset.split(split), tokenizer, spec.settings.max_length)
         for split in ("train", "validation", "test")
     }
+    if dataset.ood_test is not None:
+        data["ood_test"] = encode(dataset.ood_test, tokenizer, spec.settings.max_length)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     trained = train_and_evaluate(
         model,
@@ -289,9 +287,12 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
         data=DataInfo(
             fingerprint=dataset.fingerprint(),
             source=dataset.source,
-            sizes={s: len(dataset.split(s)) for s in ("train", "validation", "test")},
+            sizes={split: len(encoded) for split, encoded in data.items()},
             num_labels=dataset.num_labels,
             label_names=dataset.label_names,
+            held_out_classes=dataset.held_out,
+            noisy_labels=0 if dataset.noise is None else dataset.noise.changed,
+            noise_fingerprint=None if dataset.noise is None else dataset.noise.fingerprint,
         ),
         model=ModelInfo(
             name=resolved.name,

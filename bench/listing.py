@@ -14,6 +14,7 @@ from bench.models import MODEL_ALIASES
 from bench.planning import Plan
 from bench.records import RunRecord
 from bench.registry import create_method, method_class, method_names
+from bench.studies import STUDIES
 
 
 def print_list(registry: DatasetRegistry) -> None:
@@ -62,6 +63,31 @@ def print_list(registry: DatasetRegistry) -> None:
     )
     print()
     print(tabulate([[a, t] for a, t in MODEL_ALIASES.items()], headers=["model alias", "loads"]))
+    print()
+    print(studies_table())
+
+
+def studies_table() -> str:
+    """The named studies (--study NAME): question, grid and number of runs."""
+    rows = [
+        [
+            study.name,
+            study.question,
+            " ".join(study.methods),
+            " ".join(study.datasets),
+            "; ".join(
+                ", ".join(f"{k}={v}" for k, v in condition.items())
+                for condition in study.conditions
+            ),
+            " ".join(map(str, study.seeds)),
+            study.runs,
+        ]
+        for study in STUDIES.values()
+    ]
+    return tabulate(
+        rows,
+        headers=["study", "question", "methods", "datasets", "conditions", "seeds", "runs"],
+    )
 
 
 def print_plan(plan: Plan) -> None:

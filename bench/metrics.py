@@ -1,11 +1,12 @@
-"""Classification metrics from logits: accuracy, macro-F1, NLL and ECE (15 bins)."""
+"""Classification metrics from logits: accuracy, macro-F1, NLL and ECE (15 bins); and
+out-of-distribution detection from confidences (AUROC, FPR at 95% TPR)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
 ECE_BINS = 15
 
@@ -45,4 +46,19 @@ def classification_metrics(
         ),
         "nll": float(F.cross_entropy(logits, labels)),
         "ece": expected_calibration_error(confidence.numpy(), correct.astype(float)),
+    }
+
+
+def ood_detection(in_confidence: np.ndarray, out_confidence: np.ndarray) -> dict[str, float]:
+    """How well the max-softmax probability tells in-distribution test examples (positive)
+    from those of held-out classes: AUROC, and the FPR on held-out examples at the first
+    threshold that keeps 95% of the in-distribution ones (FPR95)."""
+    scores = np.concatenate([in_confidence, out_confidence])
+    positive = np.concatenate([np.ones(len(in_confidence)), np.zeros(len(out_confidence))])
+    fpr, tpr, _ = roc_curve(positive, scores)
+    return {
+        "auroc": float(roc_auc_score(positive, scores)),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+        "in_distribution": len(in_confidence),
+        "out_of_distribution": len(out_confidence),
     }

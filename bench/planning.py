@@ -51,7 +51,18 @@ class SweepRequest:
             raise UserError("--force and --retry-failed do not go together: choose one")
 
     def settings(self) -> TrainSettings:
-        return profile_settings(self.profile, **self.overrides)
+        """The profile's settings with the overrides; a per-class budget replaces the
+        profile's training subsample (and refuses an explicit --train-size)."""
+        overrides = dict(self.overrides)
+        if overrides.get("per_class") is not None:
+            if overrides.get("train_size") is not None:
+                raise UserError(
+                    "--per-class and --train-size are exclusive: a per-class budget "
+                    "replaces the training subsample; drop one"
+                )
+            base = profile_settings(self.profile)
+            return dataclasses.replace(base, **{**overrides, "train_size": None})
+        return profile_settings(self.profile, **overrides)
 
 
 @dataclass
@@ -156,6 +167,17 @@ def make_plan(request: SweepRequest, registry: DatasetRegistry, store: Store) ->
                     redo = request.force or status is not RunStatus.OK
                 (plan.todo if redo else plan.done).append(spec)
     return plan
+
+
+def merge_plans(plans: list[Plan]) -> Plan:
+    """One plan of several (a study's conditions), to-do runs seed-major across them."""
+    merged = Plan()
+    for plan in plans:
+        merged.todo += plan.todo
+        merged.done += plan.done
+        merged.unavailable.update(plan.unavailable)
+    merged.todo.sort(key=lambda spec: spec.seed)  # stable: each condition's order stays
+    return merged
 
 
 def check_methods_fit_model(specs: list[RunSpec], encoder: Any) -> None:

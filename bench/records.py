@@ -90,19 +90,33 @@ class EpochPoint:
 
 
 @dataclass(frozen=True)
+class OODScores:
+    """Max-softmax detection of the held-out classes' test examples (in-distribution =
+    positive): AUROC and the false-positive rate at 95% true-positive rate."""
+
+    auroc: float
+    fpr95: float
+    in_distribution: int
+    out_of_distribution: int
+
+
+@dataclass(frozen=True)
 class Metrics:
-    test: Scores
+    test: Scores  # with held-out classes: of the in-distribution test examples
     validation: Scores  # of the tested epoch
     best_epoch: int  # the tested epoch (1-based)
     curves: tuple[EpochPoint, ...]
+    ood: OODScores | None = None  # only when classes were held out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metrics:
+        ood = data.get("ood")
         return cls(
             Scores(**_known(Scores, data["test"])),
             Scores(**_known(Scores, data["validation"])),
             int(data["best_epoch"]),
             tuple(EpochPoint(**_known(EpochPoint, p)) for p in data["curves"]),
+            None if ood is None else OODScores(**_known(OODScores, ood)),
         )
 
 
@@ -132,8 +146,11 @@ class DataInfo:
     fingerprint: str
     source: str
     sizes: dict[str, int]
-    num_labels: int
+    num_labels: int  # the classes trained on (held-out ones excluded)
     label_names: list[str]
+    held_out_classes: list[str] = field(default_factory=list)
+    noisy_labels: int = 0  # training labels changed by the label-noise regime
+    noise_fingerprint: str | None = None  # sha256 of the (index, new label) pairs
 
 
 @dataclass(frozen=True)

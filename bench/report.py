@@ -6,7 +6,6 @@ numbers come from bench.analysis; this module only turns its tables into text an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,17 @@ from tabulate import tabulate
 from bench import figures
 from bench.analysis import BlockAnalysis, analyse_block, power_table, records_frame
 from bench.records import RunStatus
+from bench.report_text import (
+    DIFF_HEADERS,
+    difference_rows,
+    fmt_p,
+    fmt_x,
+    per_dataset_claims,
+    wide_cells,
+)
 from bench.stats import ALPHA
 from bench.store import Store
+from bench.study_report import study_sections
 
 
 def write_report(store: Store, out_dir: Path) -> Path:
@@ -37,18 +45,17 @@ def write_report(store: Store, out_dir: Path) -> Path:
         lines += ["## About these results", "", notes.read_text().strip(), ""]
     if frame.empty:
         lines += ["No records yet.", ""]
-    blocks = (
-        [
-            (setting, model, part[part.model == model])
-            for setting, part in frame.groupby("setting", sort=False)
-            for model in dict.fromkeys(part.model)
-        ]
-        if not frame.empty
-        else []
-    )
+    main = frame[frame.study == ""] if not frame.empty else frame
+    blocks = [
+        (setting, model, part[part.model == model])
+        for setting, part in main.groupby("setting", sort=False)
+        for model in dict.fromkeys(part.model)
+    ]
     for index, (_setting, model, block) in enumerate(blocks):
         suffix = "" if len(blocks) == 1 else f"-{index}-{model}".replace("/", "_")
         lines += render_block(block, out_dir, suffix)
+    if not frame.empty:
+        lines += study_sections(frame, out_dir)
     lines += skipped_section(skipped)
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
@@ -93,7 +100,10 @@ def write_tables(a: BlockAnalysis, out_dir: Path, suffix: str) -> None:
         a.differences.to_csv(out_dir / f"difference_to_none{suffix}.csv", index=False)
         power_table(a.differences).to_csv(out_dir / f"power{suffix}.csv", index=False)
         (out_dir / f"difference_to_none{suffix}.tex").write_text(
-            tabulate(difference_rows(a), headers=DIFF_HEADERS, tablefmt="latex_booktabs") + "\n"
+            tabulate(
+                difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="latex_booktabs"
+            )
+            + "\n"
         )
     if not a.aggregates.empty:
         a.aggregates.to_csv(out_dir / f"aggregate{suffix}.csv", index=False)
@@ -123,33 +133,6 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
     lines += aggregate_claims(a.aggregates)
     lines += rank_and_power_claims(a)
     return ["### What the data support", "", *lines, ""]
-
-
-def per_dataset_claims(d: pd.DataFrame) -> list[str]:
-    """Differences to none that survive Holm correction, and nothing else."""
-    out = []
-    n = int(d.p.notna().sum())
-    untested = len(d) - n
-    if untested:
-        out.append(
-            f"- {untested} of {len(d)} comparisons have no p-value (one seed, or the same "
-            "difference in every seed: the t statistic is undefined); they support no claim."
-        )
-    significant = d[d.significant]
-    if significant.empty:
-        out.append(
-            f"- No method differs from `none` on any dataset after Holm correction over the "
-            f"{n} tested comparisons of the difference table (alpha {ALPHA})."
-        )
-        return out
-    for r in significant.itertuples():
-        side = "above" if r.diff > 0 else "below"
-        out.append(
-            f"- `{r.method}` is {side} `none` on {r.dataset}: {r.diff:+.2f} points "
-            f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
-        )
-    out.append(f"- Every other difference is not significant after Holm correction over {n} tests.")
-    return out
 
 
 def aggregate_claims(aggregates: pd.DataFrame) -> list[str]:
@@ -221,25 +204,6 @@ def accuracy_section(a: BlockAnalysis) -> list[str]:
     ]
 
 
-DIFF_HEADERS = ["dataset", "method", "seeds", "diff", "95% CI", "p", "p (Holm)", "MDE"]
-
-
-def difference_rows(a: BlockAnalysis) -> list[list[Any]]:
-    return [
-        [
-            r.dataset,
-            r.method,
-            r.seeds,
-            f"{r.diff:+.2f}{'*' if r.significant else ''}",
-            "n/a" if np.isnan(r.ci_low) else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
-            fmt_p(r.p),
-            fmt_p(r.p_holm),
-            "n/a" if np.isnan(r.mde) else f"{r.mde:.2f}",
-        ]
-        for r in a.differences.sort_values(["dataset", "method"]).itertuples()
-    ]
-
-
 def difference_section(a: BlockAnalysis) -> list[str]:
     if a.differences.empty:
         return []
@@ -254,7 +218,7 @@ def difference_section(a: BlockAnalysis) -> list[str]:
         "the t statistic is undefined: no p-value, no star. *MDE*: the smallest true "
         "difference this test detects with power 0.8 at alpha 0.05 given the observed sd.",
         "",
-        tabulate(difference_rows(a), headers=DIFF_HEADERS, tablefmt="github"),
+        tabulate(difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="github"),
         "",
     ]
 
@@ -438,33 +402,7 @@ def mixing_section(a: BlockAnalysis) -> list[str]:
     ]
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def wide_cells(
-    table: pd.DataFrame, methods: list[str], bold: str = "**", digits: int = 2, best: str = "max"
-) -> pd.DataFrame:
-    """dataset x method cells 'mean ± std (n)', the best mean per dataset in bold."""
-    rows = {}
-    for dataset, group in table.groupby("dataset"):
-        target = group["mean"].max() if best == "max" else group["mean"].min()
-        cells = {}
-        for r in group.itertuples():
-            std = "" if pd.isna(r.std) else f" ± {r.std:.{digits}f}"
-            text = f"{r.mean:.{digits}f}{std} ({r.n})"
-            cells[r.method] = f"{bold}{text}{bold}" if np.isclose(r.mean, target) else text
-        rows[dataset] = cells
-    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
-
-
-def fmt_p(value: float | None) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def fmt_x(value: Any) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.2f}x"
+# ---------------------------------------------------------------- provenance
 
 
 NO_COMMAND = "not in these records: see About these results"

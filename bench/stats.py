@@ -210,3 +210,13 @@ def stratified_bootstrap(
         float(np.percentile(boot[:, 1], lo)),
         float(np.percentile(boot[:, 1], hi)),
     )
+
+
+def mean_interval(values: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
+    """The (1 - alpha) t-interval of a mean over seeds; NaN with fewer than 2 values or no
+    spread (the interval is then undefined, not zero-width)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2 or np.allclose(x, x[0], rtol=0, atol=CONSTANT_TOLERANCE):
+        return float("nan"), float("nan")
+    low, high = stats.t.interval(1 - alpha, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    return float(low), float(high)

@@ -29,14 +29,9 @@ import torch.nn.functional as F
 
 from bench.batching import collate, encode, train_batches
 from bench.config import PROFILES, TrainSettings
+from bench.datasets.regimes import prepare
 from bench.datasets.registry import build_registry, load_dataset_cached
-from bench.harness import (
-    Runtime,
-    device_name,
-    predict,
-    prepare_data,
-    train_and_evaluate,
-)
+from bench.harness import Runtime, device_name, predict, train_and_evaluate
 from bench.metrics import classification_metrics
 from bench.models import Classifier
 from bench.registry import create_method
@@ -60,7 +55,7 @@ class Setup:
         runtime = Runtime(device=str(device), progress=False)
         self.encoder, self.tokenizer, _ = runtime.backbone(model)
         self.settings = PROFILES["quick"]
-        data = prepare_data(load_dataset_cached(build_registry().get(dataset)), self.settings)
+        data = prepare(load_dataset_cached(build_registry().get(dataset)), self.settings)
         self.num_labels = data.num_labels
         self.pad = self.tokenizer.pad_token_id or 0
         self.encoded = {

@@ -34,6 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--methods", "none", "--alpha", "0.4"], "none of the chosen methods (none) draws"),
         (["--force", "--retry-failed"], "do not go together"),
         (["--model", "bert-bse"], "Did you mean 'bert-base'?"),
+        (["--label-noise", "1"], "label_noise=1.0: must be a share of labels in [0, 1)"),
+        (["--per-class", "0"], "per_class=0: must be >= 1"),
+        (["--per-class", "5", "--train-size", "10"], "--per-class and --train-size are exclusive"),
+        (["--noise-kind", "pair"], "without label noise: add --label-noise RATE"),
+        (["--ood-classes", "-1"], "ood_classes=-1: must be >= 0"),
+        (
+            ["--methods", "none", "--ood-classes", "1", "--profile", "smoke"],
+            "rt-polarity: ood_classes=1 with 2 classes",
+        ),
+        (["--study", "noise"], "unknown study 'noise'"),
+        (["--study", "ood"], "--study ood fixes the methods, datasets, profile and settings"),
         (
             ["--methods", "amplify", "--opt", "amplify.start_layer=99", "--profile", "smoke"],
             "amplify start_layer=99 exceeds the encoder depth 6",
@@ -99,6 +110,32 @@ def cli(*args, cwd=ROOT, env=None):
         timeout=600,
         env=env,
     )
+
+
+@pytest.mark.e2e
+def test_end_to_end_study_regimes_are_recorded(tmp_path):
+    """Label noise, a per-class budget and held-out classes in one real run on r8."""
+    args = ["--methods", "none", "--datasets", "r8", "--profile", "smoke", "--no-progress"]
+    regime = ["--label-noise", "0.25", "--per-class", "3", "--ood-classes", "2"]
+    done = cli(*args, *regime, "--results-dir", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    (path,) = sorted((tmp_path / "results").rglob("*.json"))
+    record = load_record(path)
+    data, ood = record.result.data, record.result.metrics.ood
+    assert record.spec.settings.regime() == {
+        "label_noise": 0.25,
+        "per_class": 3,
+        "ood_classes": 2,
+    }
+    assert len(data.held_out_classes) == 2 and data.num_labels == 6
+    assert not set(data.held_out_classes) & set(data.label_names)
+    assert data.sizes["train"] == 18 and data.noisy_labels == round(0.25 * 18)
+    assert data.noise_fingerprint and ood is not None
+    assert (
+        ood.in_distribution + ood.out_of_distribution == data.sizes["test"] + data.sizes["ood_test"]
+    )
+    report = (tmp_path / "results" / "report" / "REPORT.md").read_text()
+    assert "## Study: label-noise+low-resource+ood" in report
 
 
 @pytest.mark.e2e

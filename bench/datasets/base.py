@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,9 +28,18 @@ class TextSplit:
         return TextSplit([self.texts[i] for i in index], self.labels[index])
 
 
+@dataclass(frozen=True)
+class LabelNoise:
+    """Which training labels were changed: how many, and a fingerprint of (index, label)."""
+
+    changed: int
+    fingerprint: str
+
+
 @dataclass
 class TextDataset:
-    """Three splits, the class names and where the data came from."""
+    """Three splits, the class names and where the data came from; after a study regime
+    (bench.datasets.regimes) also the held-out classes' test examples and the label noise."""
 
     name: str
     train: TextSplit
@@ -38,6 +47,9 @@ class TextDataset:
     test: TextSplit
     label_names: list[str]
     source: str
+    ood_test: TextSplit | None = None  # test examples of the held-out classes (label -1)
+    held_out: list[str] = field(default_factory=list)  # names of the held-out classes
+    noise: LabelNoise | None = None
 
     @property
     def num_labels(self) -> int:
@@ -54,6 +66,10 @@ class TextDataset:
             digest.update(split.encode())
             for text, label in zip(part.texts, part.labels.tolist(), strict=True):
                 digest.update(f"{label}\t{text}\n".encode())
+        if self.ood_test is not None:
+            digest.update(b"ood_test")
+            for text in self.ood_test.texts:
+                digest.update(f"{text}\n".encode())
         return digest.hexdigest()[:16]
 
 

@@ -1,0 +1,156 @@
+"""Study analysis: the records of a named study (label noise, per-class budgets, held-out
+classes) -> tables per condition, with the same paired statistics as the main tables.
+
+A study's block is its records of one model and one base setting (everything but the
+fields the study varies). Each (dataset, condition) pair is one cell that the paired
+tests treat like a dataset of the main table, and Holm's correction runs over all of them.
+The label-noise study takes its rate-0 cell from the main reference (the same settings
+with clean labels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bench.analysis import differences, method_order, ok_runs, summary
+from bench.stats import mean_interval
+
+CELL_SEPARATOR = " · "
+# the settings each study varies: what its conditions differ in, not its base setting
+VARIED = {
+    "label-noise": ("label_noise", "noise_kind"),
+    "low-resource": ("per_class", "epochs", "train_size"),
+    "ood": ("ood_classes",),
+}
+
+
+@dataclass
+class StudyAnalysis:
+    """Everything the report shows for one study block."""
+
+    study: str
+    model: str
+    methods: list[str]
+    ok: pd.DataFrame  # one row per successful run, `dataset` = "dataset · condition"
+    cells: pd.DataFrame  # dataset, condition, x, kind, method, mean, low, high, n (points)
+    accuracy: pd.DataFrame  # summary() over cells
+    differences: pd.DataFrame  # accuracy difference to none per cell, Holm over the study
+    ece: pd.DataFrame
+    ood: pd.DataFrame  # AUROC / FPR95 summary per cell and method (ood study only)
+    auroc_differences: pd.DataFrame
+
+
+def base_key(settings, study: str) -> str:
+    """The settings a study block shares: all but the fields the study varies."""
+    data = dataclasses.asdict(settings)
+    for name in VARIED.get(study, ()):
+        data.pop(name, None)
+    return json.dumps(data, sort_keys=True)
+
+
+def condition(row: pd.Series, study: str) -> tuple[str, float, str]:
+    """(label, x for plots, series within a dataset) of one run's condition."""
+    if study == "label-noise":
+        if not row.label_noise:
+            return "clean", 0.0, ""
+        return f"{row.noise_kind} {row.label_noise:g}", row.label_noise, row.noise_kind
+    if study == "low-resource":
+        return f"{int(row.per_class)}/class, {int(row.epochs)} ep", float(row.per_class), ""
+    if study == "ood":
+        return f"{int(row.ood_classes)} held out", float(row.ood_classes), ""
+    regime = row.record.spec.settings.regime()  # several regimes at once: name them all
+    return ", ".join(f"{k}={v}" for k, v in regime.items()), 0.0, ""
+
+
+def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(study, model, block) for every study present. A label-noise block gains the clean
+    runs of the main reference that share its base setting (its rate-0 cell)."""
+    out = []
+    studies = sorted(s for s in set(frame.study) if s)
+    for study in studies:
+        part = frame[frame.study == study]
+        keys = part.record.map(lambda r, s=study: base_key(r.spec.settings, s))
+        for (model, key), block in part.groupby([part.model, keys], sort=False):
+            if study == "label-noise":
+                clean = frame[(frame.study == "") & (frame.model == model)]
+                clean_keys = clean.record.map(lambda r: base_key(r.spec.settings, "label-noise"))
+                clean = clean[clean_keys == key]
+                clean = clean[clean.dataset.isin(set(block.dataset))]
+                clean = clean[clean.method.isin(set(block.method))]
+                block = pd.concat([clean, block])
+            out.append((study, model, block))
+    return out
+
+
+def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
+    ok = ok_runs(block)
+    labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
+    ok = ok.assign(
+        base_dataset=ok.dataset,
+        condition=labelled[0],
+        x=labelled[1],
+        series=labelled[2],
+        dataset=ok.dataset + CELL_SEPARATOR + labelled[0],
+    )
+    if study == "label-noise":  # the clean cell belongs to both noise kinds' curves
+        clean = ok[ok.series == ""]
+        ok = pd.concat(
+            [ok[ok.series != ""], *(clean.assign(series=kind) for kind in ("symmetric", "pair"))]
+        )
+        cells_ok = ok
+        ok = ok.drop_duplicates(subset=["dataset", "method", "seed"])
+    else:
+        cells_ok = ok
+    has_ood = "auroc" in ok and ok.auroc.notna().any()
+    return StudyAnalysis(
+        study=study,
+        model=block.model.iloc[0],
+        methods=method_order(list(block.method)),
+        ok=ok,
+        cells=cell_intervals(cells_ok),
+        accuracy=summary(ok),
+        differences=differences(ok),
+        ece=summary(ok, "ece", scale=1),
+        ood=ood_summary(ok) if has_ood else pd.DataFrame(),
+        auroc_differences=differences(ok, metric="auroc") if has_ood else pd.DataFrame(),
+    )
+
+
+def cell_intervals(ok: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy (%) with its 95% t-interval over seeds per dataset, series, x, method."""
+    rows = []
+    keys = ["base_dataset", "series", "x", "condition", "method"]
+    for (dataset, series, x, label, method), group in ok.groupby(keys):
+        values = 100 * group.accuracy.to_numpy()
+        low, high = mean_interval(values)
+        rows.append(
+            {
+                "dataset": dataset,
+                "series": series,
+                "x": x,
+                "condition": label,
+                "method": method,
+                "mean": values.mean(),
+                "low": low,
+                "high": high,
+                "n": len(values),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ood_summary(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and method: in-distribution accuracy, AUROC and FPR95 (%), mean and sd."""
+    table = ok.groupby(["dataset", "method"]).agg(
+        accuracy=("accuracy", "mean"),
+        auroc=("auroc", "mean"),
+        auroc_sd=("auroc", "std"),
+        fpr95=("fpr95", "mean"),
+        fpr95_sd=("fpr95", "std"),
+        n=("auroc", "count"),
+    )
+    return (100 * table.drop(columns="n")).assign(n=table.n).reset_index()

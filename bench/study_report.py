@@ -1,0 +1,206 @@
+"""The report's study sections (label noise, per-class budgets, held-out classes): one per
+study block present in the records, with the same paired statistics as the main tables,
+CSV files and figures. Numbers come from bench.study_analysis; this module only renders."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from bench import figures
+from bench.report_text import (
+    DIFF_HEADERS,
+    difference_rows,
+    per_dataset_claims,
+    wide_cells,
+)
+from bench.stats import ALPHA
+from bench.study_analysis import StudyAnalysis, analyse_study, study_blocks
+
+STUDY_TEXT = {
+    "label-noise": (
+        "Label noise",
+        "A share `rate` of the training labels is changed: *symmetric* to a uniformly drawn "
+        "other class, *pair* from class c to class c + 1. The changed labels come from the "
+        "fixed data seed, so every method and seed trains on the same noisy labels; "
+        "validation and test labels are clean. The *clean* cell is the main reference "
+        "(the same settings without noise).",
+    ),
+    "low-resource": (
+        "Low-resource budgets",
+        "N training examples per class (a stratified sample from the data seed; a class "
+        "with fewer examples gives all it has), with more epochs for smaller budgets so "
+        "that each budget trains a similar number of steps.",
+    ),
+    "ood": (
+        "Out-of-distribution detection",
+        "K classes (drawn from the data seed) are held out of training and validation. "
+        "*accuracy* is on the in-distribution test examples; *AUROC* and *FPR95* say how "
+        "well the max-softmax probability tells in-distribution test examples (positive) "
+        "from those of the held-out classes: FPR95 is the share of held-out examples "
+        "accepted at the threshold that keeps 95% of in-distribution ones (lower is "
+        "better).",
+    ),
+}
+CAVEAT = (
+    "What this cannot show: the datasets are the packaged stand-ins (not the official "
+    "benchmark files), the encoder is a small 6-layer MiniLM unless stated otherwise, "
+    "training is the quick profile's short schedule and there are few seeds. A study on "
+    "the official data with BERT-base and the paper's schedule can come out differently."
+)
+CURVES = {
+    "label-noise": ("training-label noise rate", False),
+    "low-resource": ("examples per class", True),
+}
+
+
+def study_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
+    """The markdown of every study block in `frame` (records_frame of all records)."""
+    lines: list[str] = []
+    blocks = study_blocks(frame)
+    per_study = Counter(study for study, _, _ in blocks)
+    seen: Counter[str] = Counter()
+    for study, model, block in blocks:
+        seen[study] += 1
+        stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
+        analysis = analyse_study(study, block)
+        title, text = STUDY_TEXT.get(study, (study, ""))
+        lines += [f"## Study: {title} (model `{model}`)", "", text, "", CAVEAT, ""]
+        lines += study_provenance(block)
+        if analysis.ok.empty:
+            lines += ["No successful runs.", ""]
+            continue
+        write_study_tables(analysis, out_dir, stem)
+        lines += study_claims(analysis)
+        lines += study_tables(analysis)
+        lines += study_figures(analysis, out_dir, stem)
+    return lines
+
+
+def study_provenance(block: pd.DataFrame) -> list[str]:
+    records = list(block.record)
+    commands = sorted({f"`{r.provenance.command}`" for r in records if r.provenance.command})
+    return [
+        f"Runs: {len(block)} records ({int((block.status == 'ok').sum())} ok), seeds "
+        f"{', '.join(map(str, sorted(set(block.seed))))}; command(s): "
+        f"{'; '.join(commands) or 'not in these records'}.",
+        "",
+    ]
+
+
+def write_study_tables(a: StudyAnalysis, out_dir: Path, stem: str) -> None:
+    a.cells.to_csv(out_dir / f"{stem}_accuracy.csv", index=False)
+    a.ece.to_csv(out_dir / f"{stem}_ece.csv", index=False)
+    if not a.differences.empty:
+        a.differences.to_csv(out_dir / f"{stem}_difference_to_none.csv", index=False)
+    if not a.ood.empty:
+        a.ood.to_csv(out_dir / f"{stem}_ood.csv", index=False)
+        a.auroc_differences.to_csv(out_dir / f"{stem}_auroc_difference.csv", index=False)
+
+
+def study_claims(a: StudyAnalysis) -> list[str]:
+    lines = ["### What the data support", ""]
+    if a.differences.empty:
+        return lines + ["No method was run next to `none` on the same seeds.", ""]
+    lines += per_dataset_claims(a.differences, cell="dataset and condition")
+    if not a.auroc_differences.empty:
+        lines += [
+            claim.replace("differs from", "differs in AUROC from")
+            for claim in per_dataset_claims(
+                a.auroc_differences, cell="dataset", metric="AUROC points"
+            )
+        ]
+    tested = a.differences.dropna(subset=["mde"])
+    if not tested.empty:
+        low, high = tested.seeds.min(), tested.seeds.max()
+        lines.append(
+            f"- Power: median minimum detectable difference {tested.mde.median():.2f} "
+            f"points at {low if low == high else f'{low}-{high}'} seeds; smaller true "
+            "differences could go undetected."
+        )
+    return lines + [""]
+
+
+def study_tables(a: StudyAnalysis) -> list[str]:
+    n = int(a.differences.p.notna().sum()) if not a.differences.empty else 0
+    lines = [
+        "### Test accuracy (%) per condition",
+        "",
+        "Mean ± standard deviation over seeds (n); rows are dataset · condition.",
+        "",
+        tabulate(wide_cells(a.accuracy, a.methods), headers="keys", tablefmt="github"),
+        "",
+    ]
+    if not a.differences.empty:
+        lines += [
+            "### Difference to `none` (accuracy points)",
+            "",
+            f"Paired by seed within each dataset · condition; Holm over the {n} tests of "
+            f"this table; `*` marks p (Holm) < {ALPHA}.",
+            "",
+            tabulate(difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="github"),
+            "",
+        ]
+    lines += [
+        "### Expected calibration error (15 bins, lower is better)",
+        "",
+        tabulate(
+            wide_cells(a.ece, a.methods, digits=3, best="min"), headers="keys", tablefmt="github"
+        ),
+        "",
+    ]
+    if not a.ood.empty:
+        rows = [
+            [
+                r.dataset,
+                r.method,
+                r.n,
+                f"{r.accuracy:.2f}",
+                f"{r.auroc:.2f} ± {r.auroc_sd:.2f}",
+                f"{r.fpr95:.2f} ± {r.fpr95_sd:.2f}",
+            ]
+            for r in a.ood.itertuples()
+        ]
+        lines += [
+            "### Out-of-distribution detection (%)",
+            "",
+            "Mean ± standard deviation over seeds; AUROC higher and FPR95 lower is better.",
+            "",
+            tabulate(
+                rows,
+                headers=["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
+                tablefmt="github",
+            ),
+            "",
+        ]
+        if not a.auroc_differences.empty:
+            m = int(a.auroc_differences.p.notna().sum())
+            lines += [
+                "### AUROC difference to `none` (points)",
+                "",
+                f"Paired by seed; Holm over the {m} tests of this table.",
+                "",
+                tabulate(
+                    difference_rows(a.auroc_differences), headers=DIFF_HEADERS, tablefmt="github"
+                ),
+                "",
+            ]
+    return lines
+
+
+def study_figures(a: StudyAnalysis, out_dir: Path, stem: str) -> list[str]:
+    present = [m for m in a.methods if m in set(a.ok.method)]
+    lines = ["### Figures", ""]
+    if a.study in CURVES and not a.cells.empty:
+        xlabel, log_x = CURVES[a.study]
+        figures.condition_curves(a.cells, present, out_dir, f"{stem}_curves", xlabel, log_x)
+        caption = f"Test accuracy against {xlabel}; bars: 95% t-interval over seeds"
+        lines += [f"![{caption}]({stem}_curves.png)", "", f"*{caption}*", ""]
+    runs = a.ok[a.ok.condition != "clean"]
+    figures.calibration(runs, present, out_dir, f"{stem}_calibration")
+    caption = "Calibration under the study's conditions: ECE per method and reliability diagram"
+    lines += [f"![{caption}]({stem}_calibration.png)", "", f"*{caption}*", ""]
+    return lines

@@ -1,0 +1,127 @@
+"""Named studies: every grid names real methods and datasets and valid settings, expands
+to exactly its runs, and its records get their own report section (kept out of the main
+tables), with the label-noise study's rate 0 taken from the main reference."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.config import PROFILES, RunSpec
+from bench.datasets.registry import build_registry
+from bench.planning import make_plan, merge_plans
+from bench.records import OODScores
+from bench.registry import method_names
+from bench.report import write_report
+from bench.store import Store
+from bench.studies import STUDIES
+from tests.conftest import fake_record, fake_result
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_study_grid_is_valid_and_expands_to_its_runs(name, tmp_path):
+    study = STUDIES[name]
+    registry = build_registry(None)
+    assert set(study.methods) <= set(method_names())
+    assert set(study.datasets) <= set(registry.entries)
+    plan = merge_plans([make_plan(r, registry, Store(tmp_path / "r")) for r in study.requests()])
+    assert len(plan.todo) == study.runs and not plan.done
+    assert len({spec.hash for spec in plan.todo}) == study.runs
+    assert all(spec.settings.regime() for spec in plan.todo)  # every run is in a regime
+    seeds = [spec.seed for spec in plan.todo]
+    assert seeds == sorted(seeds)  # seed-major: a stopped study leaves whole seeds
+
+
+def test_study_seeds_can_be_replaced(tmp_path):
+    study = STUDIES["ood"]
+    plan = merge_plans(
+        [make_plan(r, build_registry(None), Store(tmp_path)) for r in study.requests((7,))]
+    )
+    assert {spec.seed for spec in plan.todo} == {7}
+
+
+def test_study_refuses_flags_it_fixes(tmp_path, capsys):
+    code = main(["--study", "label-noise", "--epochs", "2", "--results-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--study label-noise fixes" in err and "drop --epochs" in err
+
+
+def test_list_shows_the_studies(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name, study in STUDIES.items():
+        assert name in out and study.question in out
+
+
+# ---------------------------------------------------------------- report sections
+
+
+def spec(method, seed, **regime):
+    settings = dataclasses.replace(PROFILES["smoke"], **regime)
+    return RunSpec(method, "ds", "minilm-l6", seed, settings)
+
+
+def result(accuracy, auroc=None):
+    labels = np.array([0] * 10 + [1] * 10)
+    n = int(round(accuracy * 20))
+    preds = np.where(np.arange(20) < n, labels, 1 - labels)
+    res = fake_result(preds, labels, accuracy=accuracy)
+    if auroc is None:
+        return res
+    metrics = dataclasses.replace(res.metrics, ood=OODScores(auroc, 1 - auroc, 20, 8))
+    return dataclasses.replace(res, metrics=metrics)
+
+
+@pytest.fixture
+def study_results(tmp_path) -> Path:
+    store = Store(tmp_path / "results")
+    acc = {  # regime -> method -> accuracy per seed 0, 1, 2
+        (): {"none": [0.9, 0.85, 0.9], "word": [0.9, 0.9, 0.95]},
+        (("label_noise", 0.2),): {"none": [0.7, 0.6, 0.65], "word": [0.8, 0.75, 0.85]},
+        (("per_class", 4), ("train_size", None)): {"none": [0.6, 0.5, 0.55], "word": [0.5] * 3},
+    }
+    for regime, by_method in acc.items():
+        for method, values in by_method.items():
+            for seed, a in enumerate(values):
+                store.write(fake_record(spec(method, seed, **dict(regime)), result=result(a)))
+    for method, aurocs in {"none": [0.7, 0.72, 0.69], "word": [0.8, 0.83, 0.85]}.items():
+        for seed, auroc in enumerate(aurocs):
+            store.write(fake_record(spec(method, seed, ood_classes=2), result=result(0.8, auroc)))
+    return store.root
+
+
+def test_study_sections_and_main_tables_are_kept_apart(study_results, tmp_path):
+    out = tmp_path / "reports"
+    text = write_report(Store(study_results), out).read_text()
+    main_acc = pd.read_csv(out / "accuracy.csv").set_index("method")
+    assert main_acc.loc["none", "n"] == 3  # only the clean runs in the main table
+    assert main_acc.loc["none", "mean"] == pytest.approx(100 * np.mean([0.9, 0.85, 0.9]))
+    for title in (
+        "Study: Label noise",
+        "Study: Low-resource budgets",
+        "Study: Out-of-distribution",
+    ):
+        assert title in text
+
+    noise = pd.read_csv(out / "study_label-noise_accuracy.csv")
+    cells = set(zip(noise.condition, noise.method, strict=True))
+    assert cells >= {("clean", "none"), ("clean", "word"), ("symmetric 0.2", "word")}
+    diff = pd.read_csv(out / "study_label-noise_difference_to_none.csv").set_index("dataset")
+    assert diff.loc["ds · symmetric 0.2", "diff"] == pytest.approx(15.0)
+    assert diff.loc["ds · clean", "diff"] == pytest.approx(10 / 3)
+    assert len(diff) == 2  # Holm over the study's two cells
+    assert (out / "study_label-noise_curves.png").is_file()
+
+    low = pd.read_csv(out / "study_low-resource_difference_to_none.csv")
+    assert low.dataset.tolist() == ["ds · 4/class, 1 ep"]
+    assert low["diff"].iloc[0] == pytest.approx(-5.0)
+
+    ood = pd.read_csv(out / "study_ood_ood.csv").set_index("method")
+    assert ood.loc["word", "auroc"] == pytest.approx(100 * np.mean([0.8, 0.83, 0.85]))
+    auroc = pd.read_csv(out / "study_ood_auroc_difference.csv")
+    assert auroc["diff"].iloc[0] == pytest.approx(100 * np.mean([0.1, 0.11, 0.16]))
