@@ -46,11 +46,15 @@ def write_report(store: Store, out_dir: Path) -> Path:
     if frame.empty:
         lines += ["No records yet.", ""]
     main = frame[frame.study == ""] if not frame.empty else frame
-    blocks = [
-        (setting, model, part[part.model == model])
-        for setting, part in main.groupby("setting", sort=False)
-        for model in dict.fromkeys(part.model)
-    ]
+    blocks = (
+        [
+            (setting, model, part[part.model == model])
+            for setting, part in main.groupby("setting", sort=False)
+            for model in dict.fromkeys(part.model)
+        ]
+        if not main.empty
+        else []
+    )
     for index, (_setting, model, block) in enumerate(blocks):
         suffix = "" if len(blocks) == 1 else f"-{index}-{model}".replace("/", "_")
         lines += render_block(block, out_dir, suffix)
