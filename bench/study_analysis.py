@@ -88,6 +88,10 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
 
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     ok = ok_runs(block)
+    methods = method_order(list(block.method))
+    if ok.empty:
+        empty = pd.DataFrame()
+        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 6)
     labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
     ok = ok.assign(
         base_dataset=ok.dataset,
@@ -97,10 +101,9 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         dataset=ok.dataset + CELL_SEPARATOR + labelled[0],
     )
     if study == "label-noise":  # the clean cell belongs to both noise kinds' curves
-        clean = ok[ok.series == ""]
-        ok = pd.concat(
-            [ok[ok.series != ""], *(clean.assign(series=kind) for kind in ("symmetric", "pair"))]
-        )
+        clean, noisy = ok[ok.series == ""], ok[ok.series != ""]
+        kinds = sorted(set(noisy.series)) or [""]
+        ok = pd.concat([noisy, *(clean.assign(series=kind) for kind in kinds)])
         cells_ok = ok
         ok = ok.drop_duplicates(subset=["dataset", "method", "seed"])
     else:
@@ -109,7 +112,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     return StudyAnalysis(
         study=study,
         model=block.model.iloc[0],
-        methods=method_order(list(block.method)),
+        methods=methods,
         ok=ok,
         cells=cell_intervals(cells_ok),
         accuracy=summary(ok),

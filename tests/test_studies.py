@@ -125,3 +125,10 @@ def test_study_sections_and_main_tables_are_kept_apart(study_results, tmp_path):
     assert ood.loc["word", "auroc"] == pytest.approx(100 * np.mean([0.8, 0.83, 0.85]))
     auroc = pd.read_csv(out / "study_ood_auroc_difference.csv")
     assert auroc["diff"].iloc[0] == pytest.approx(100 * np.mean([0.1, 0.11, 0.16]))
+
+
+def test_a_study_whose_runs_all_failed_is_listed_not_analysed(tmp_path):
+    store = Store(tmp_path / "results")
+    store.write(fake_record(spec("none", 0, label_noise=0.2), "failed", error="boom"))
+    text = write_report(store, tmp_path / "reports").read_text()
+    assert "## Study: Label noise" in text and "No successful runs." in text
