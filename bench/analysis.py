@@ -196,12 +196,13 @@ def rank_test(acc: pd.DataFrame) -> RankTest:
     return friedman_nemenyi(wide)
 
 
-def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+def aggregates(ok: pd.DataFrame, baseline: str = BASELINE, reps: int = 4000) -> pd.DataFrame:
     """Per method: the mean over datasets of (method - baseline) in points with its
-    stratified bootstrap 95% interval, and the probability of improvement. Only datasets
-    with at least MIN_BOOTSTRAP_SEEDS paired seeds count: with fewer, a resample of the
-    seeds has too few distinct values for an interval to mean anything."""
-    rows = []
+    stratified bootstrap 95% interval, the same mean's interval Bonferroni-corrected over
+    the methods compared (what a claim rests on), and the probability of improvement.
+    Only datasets with at least MIN_BOOTSTRAP_SEEDS paired seeds count: with fewer, a
+    resample of the seeds has too few distinct values for an interval to mean anything."""
+    per_method = {}
     for method in method_order(list(ok.method)):
         if method == baseline:
             continue
@@ -214,10 +215,12 @@ def aggregates(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
                     100 * pairs.accuracy.to_numpy(),
                     100 * pairs.accuracy_base.to_numpy(),
                 )
-        if not per_dataset:
-            continue
-        agg = stratified_bootstrap(per_dataset)
-        rows.append({"method": method, **dataclasses.asdict(agg)})
+        if per_dataset:
+            per_method[method] = per_dataset
+    rows = []
+    for method, per_dataset in per_method.items():
+        agg = stratified_bootstrap(per_dataset, reps=reps, corrected_alpha=ALPHA / len(per_method))
+        rows.append({"method": method, **dataclasses.asdict(agg), "compared": len(per_method)})
     return pd.DataFrame(rows)
 
 

@@ -136,9 +136,9 @@ PROFILES: dict[str, TrainSettings] = {
         test_size=32,
     ),
     # Chosen for power (benchmarks/README.md, design study): 512 stratified training examples
-    # seen 3 times in 96 steps of 16, the last epoch tested on up to 2000 examples. About 27
-    # minutes for the six methods x 7 packaged datasets on 2 cores; median MDE 0.85 points
-    # at 5 seeds on the study's subset.
+    # seen 3 times in 96 steps of 16, the last epoch tested on up to 2000 examples. About 25
+    # minutes for the six original methods x 7 packaged datasets on 2 cores (32 with SSMix);
+    # median MDE 1.07 points at 5 seeds in the reference (0.85 on the study's subset).
     "quick": TrainSettings(epochs=3, batch_size=16, test_size=2000, selection="last"),
     # The published fine-tuning setting: full data, lr 2e-5, batch 32, 10 epochs, length 256.
     "paper": TrainSettings(

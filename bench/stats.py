@@ -162,6 +162,8 @@ class Aggregate:
     p_improvement: float
     p_improvement_low: float
     p_improvement_high: float
+    corrected_low: float | None = None  # the mean's interval at corrected_alpha, if asked
+    corrected_high: float | None = None
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
@@ -177,10 +179,13 @@ def stratified_bootstrap(
     reps: int = 2000,
     alpha: float = ALPHA,
     seed: int = 0,
+    corrected_alpha: float | None = None,
 ) -> Aggregate:
     """Aggregate of method - baseline over datasets. `per_dataset` maps a dataset to the
     (method, baseline) scores of the seeds both ran, paired by position. Each replicate
-    resamples the seeds within every dataset (stratified), keeping the pairs together."""
+    resamples the seeds within every dataset (stratified), keeping the pairs together.
+    `corrected_alpha` adds the mean's interval at that level from the same replicates
+    (e.g. alpha / m, Bonferroni over m methods)."""
     names = sorted(per_dataset)
     rng = np.random.default_rng(seed)
 
@@ -201,6 +206,13 @@ def stratified_bootstrap(
         ]
     )
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    corrected: tuple[float | None, float | None] = (None, None)
+    if corrected_alpha is not None:
+        c_lo, c_hi = 100 * corrected_alpha / 2, 100 * (1 - corrected_alpha / 2)
+        corrected = (
+            float(np.percentile(boot[:, 0], c_lo)),
+            float(np.percentile(boot[:, 0], c_hi)),
+        )
     return Aggregate(
         len(names),
         mean,
@@ -209,6 +221,7 @@ def stratified_bootstrap(
         poi,
         float(np.percentile(boot[:, 1], lo)),
         float(np.percentile(boot[:, 1], hi)),
+        *corrected,
     )
 
 

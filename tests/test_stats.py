@@ -96,3 +96,22 @@ def test_power_matches_statsmodels_and_stays_defined_for_large_effects():
         assert paired_power(effect, n) == pytest.approx(TTestPower().power(effect, n, 0.05))
     assert paired_power(20.0, 2) == pytest.approx(1.0, abs=1e-3)  # statsmodels: NaN here
     assert seeds_needed(0.05) == 2  # tiny sd: the fewest seeds a paired test can use
+
+
+def test_bonferroni_interval_of_the_aggregate_is_wider_and_from_the_same_replicates():
+    rng = np.random.default_rng(2)
+    data = {d: (rng.normal(71, 1, 5), rng.normal(70, 1, 5)) for d in ("x", "y", "z")}
+    plain = stratified_bootstrap(data, reps=1000)
+    corrected = stratified_bootstrap(data, reps=1000, corrected_alpha=0.05 / 6)
+    assert (corrected.low, corrected.high, corrected.mean) == (plain.low, plain.high, plain.mean)
+    assert corrected.corrected_low < plain.low < plain.high < corrected.corrected_high
+    assert plain.corrected_low is None
+
+
+def test_only_pairs_beyond_the_critical_difference_are_named():
+    from bench.report import separated_pairs
+
+    ranks = pd.Series({"a": 1.2, "b": 2.0, "c": 4.0})
+    text = separated_pairs(ranks, critical_difference=2.5)
+    assert "`a` (1.20) ranks above `c` (4.00)" in text and "`b`" not in text
+    assert separated_pairs(ranks, critical_difference=3.0).startswith("- No pair")
