@@ -106,6 +106,11 @@ def study_claims(a: StudyAnalysis) -> list[str]:
     if a.differences.empty:
         return lines + ["No method was run next to `none` on the same seeds.", ""]
     lines += per_dataset_claims(a.differences, cell="dataset and condition")
+    if not a.ood.empty:
+        lines.append(
+            f"- Max-softmax AUROC ranges {a.ood.auroc.min():.1f}-{a.ood.auroc.max():.1f}% "
+            "over the methods (50% is chance, 100% a perfect detector)."
+        )
     if not a.auroc_differences.empty:
         lines += [
             claim.replace("differs from", "differs in AUROC from")
