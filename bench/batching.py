@@ -29,7 +29,8 @@ _cache: dict[str, Encoded] = {}
 
 
 def encode(split: TextSplit, tokenizer, max_length: int) -> Encoded:
-    """Tokenize a split (truncating to max_length), cached in memory by content."""
+    """Tokenize a split (truncating to max_length), cached in memory by its texts. The
+    labels are always the split's own: the same texts may carry other labels (label noise)."""
     digest = hashlib.sha256()
     digest.update(f"{tokenizer.name_or_path}|{len(tokenizer)}|{max_length}|".encode())
     for text in split.texts:
@@ -39,9 +40,10 @@ def encode(split: TextSplit, tokenizer, max_length: int) -> Encoded:
         out = tokenizer(split.texts, truncation=True, max_length=max_length, padding=False)
         types = out.get("token_type_ids")
         _cache[key] = Encoded(
-            list(out["input_ids"]), list(types) if types else None, split.labels.copy()
+            list(out["input_ids"]), list(types) if types else None, np.empty(0, np.int64)
         )
-    return _cache[key]
+    tokens = _cache[key]
+    return Encoded(tokens.input_ids, tokens.token_type_ids, split.labels.copy())
 
 
 def collate(

@@ -216,3 +216,23 @@ def test_committed_records_keep_their_hashes():
 def test_invalid_regimes_are_refused(change, match):
     with pytest.raises(UserError, match=match.replace("[", r"\[").replace(")", r"\)")):
         TrainSettings(**change)
+
+
+def test_encoding_the_same_texts_keeps_each_splits_own_labels():
+    """The tokenization cache is keyed by texts; noisy labels must not be served from it."""
+    from transformers import BertTokenizerFast
+
+    from bench.batching import encode
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"]
+    path = ROOT / ".pytest-vocab.txt"
+    path.write_text("\n".join(vocab))
+    try:
+        tokenizer = BertTokenizerFast(vocab_file=str(path))
+    finally:
+        path.unlink()
+    texts = ["a b", "b a", "a a"]
+    clean = encode(TextSplit(texts, np.array([0, 1, 0])), tokenizer, 16)
+    noisy = encode(TextSplit(texts, np.array([1, 1, 1])), tokenizer, 16)
+    assert clean.labels.tolist() == [0, 1, 0] and noisy.labels.tolist() == [1, 1, 1]
+    assert noisy.input_ids == clean.input_ids
