@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench import harness
-from bench.config import NOISE_KINDS, PROFILES, SELECTIONS, RunSpec
+from bench.config import NOISE_KINDS, PROFILES, SELECTIONS, RunSpec, TrainSettings
 from bench.datasets.regimes import held_out_classes
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
@@ -283,27 +283,9 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
     )
 
 
-STUDY_FIXES = (
-    "methods",
-    "datasets",
-    "profile",
-    "opt",
-    "alpha",
-    "epochs",
-    "batch_size",
-    "lr",
-    "max_length",
-    "train_size",
-    "val_size",
-    "test_size",
-    "pooling",
-    "precision",
-    "batching",
-    "selection",
-    "label_noise",
-    "noise_kind",
-    "per_class",
-    "ood_classes",
+# what a study fixes: the flags of what to run, and every training setting with a flag
+STUDY_FIXES = ("methods", "datasets", "profile", "opt", "alpha") + tuple(
+    f.name for f in dataclasses.fields(TrainSettings)
 )
 
 
@@ -313,7 +295,11 @@ def make_plan_from_args(args: argparse.Namespace, registry: DatasetRegistry, sto
         return make_plan(request_from_args(args), registry, store)
     study = get_study(args.study)
     defaults = build_parser().parse_args([])
-    given = [name for name in STUDY_FIXES if getattr(args, name) != getattr(defaults, name)]
+    given = [
+        name
+        for name in STUDY_FIXES
+        if hasattr(args, name) and getattr(args, name) != getattr(defaults, name)
+    ]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise UserError(

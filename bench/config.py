@@ -114,10 +114,6 @@ class TrainSettings:
                 del data[name]
         return data
 
-    def without_noise(self) -> TrainSettings:
-        """The same training on clean labels: the rate-0 point of a label-noise study."""
-        return dataclasses.replace(self, label_noise=0.0, noise_kind="symmetric")
-
 
 REGIME_DEFAULTS: dict[str, Any] = {
     f.name: f.default for f in dataclasses.fields(TrainSettings) if f.name in REGIME_FIELDS

@@ -1,9 +1,10 @@
 """Named studies: documented grids of methods x datasets x conditions x seeds that
 `run_bench.py --study NAME` expands into ordinary specs (their settings say the regime).
 
-Each grid is sized to a few hours on 2 CPU cores with the quick profile (about 50 s per
-run). A study's clean reference point (no noise, the usual training subsample) is the
-main reference sweep itself: the label-noise study reuses its records for rate 0.
+Each grid is sized to a few hours on 2 CPU cores with the quick profile (about 40 s per
+run in the reference sweep). A study's clean reference point (no noise, the usual
+training subsample) is the main reference sweep itself: the label-noise study reuses its
+records for rate 0.
 """
 
 from __future__ import annotations
