@@ -16,6 +16,10 @@ from bench.analysis import BlockAnalysis, analyse_block, power_table, records_fr
 from bench.records import RunStatus
 from bench.report_text import (
     DIFF_HEADERS,
+    aggregate_caption,
+    aggregate_claims,
+    aggregate_headers,
+    aggregate_rows,
     difference_rows,
     fmt_p,
     fmt_x,
@@ -139,23 +143,6 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
     return ["### What the data support", "", *lines, ""]
 
 
-def aggregate_claims(aggregates: pd.DataFrame) -> list[str]:
-    """The aggregate difference of each method; 'excludes 0' rests on the interval
-    Bonferroni-corrected over the methods compared, not on the per-method one."""
-    out = []
-    for r in aggregates.itertuples():
-        excludes = r.corrected_low > 0 or r.corrected_high < 0
-        out.append(
-            f"- Aggregate `{r.method}` - `none` over {r.datasets} datasets: {r.mean:+.2f} points, "
-            f"95% bootstrap interval [{r.low:+.2f}, {r.high:+.2f}]; Bonferroni-corrected over "
-            f"{r.compared} methods [{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]"
-            + (" (excludes 0)" if excludes else " (includes 0)")
-            + f"; probability of improvement {r.p_improvement:.2f} "
-            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
-        )
-    return out
-
-
 def rank_and_power_claims(a: BlockAnalysis) -> list[str]:
     out = []
     ranks = a.ranks
@@ -247,47 +234,16 @@ def difference_section(a: BlockAnalysis) -> list[str]:
     ]
 
 
-AGGREGATE_HEADERS = [
-    "method",
-    "datasets",
-    "mean diff",
-    "95% interval",
-    "Bonferroni interval",
-    "P(improve)",
-    "interval",
-]
-
-
 def aggregate_section(a: BlockAnalysis) -> list[str]:
     if a.aggregates.empty:
         return []
-    rows = [
-        [
-            r.method,
-            r.datasets,
-            f"{r.mean:+.2f}",
-            f"[{r.low:+.2f}, {r.high:+.2f}]",
-            f"[{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]",
-            f"{r.p_improvement:.2f}",
-            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]",
-        ]
-        for r in a.aggregates.itertuples()
-    ]
     return [
         "### Aggregate over datasets",
         "",
-        "Mean over datasets of the mean paired difference to `none` (points), with a 95% "
-        "stratified bootstrap interval (seeds resampled within each dataset, 4000 "
-        "replicates) and the same interval Bonferroni-corrected over the methods compared "
-        "(level 1 - 0.05 / methods; a claim that the aggregate differs from 0 rests on "
-        "this one), and the probability of improvement P(method > none) averaged over "
-        "datasets (ties count one half), as in the rliable protocol, over the datasets "
-        "with at least 3 seeds of both; its interval is per method.",
+        aggregate_caption("datasets"),
         "",
         tabulate(
-            rows,
-            headers=AGGREGATE_HEADERS,
-            tablefmt="github",
+            aggregate_rows(a.aggregates), headers=aggregate_headers("datasets"), tablefmt="github"
         ),
         "",
     ]

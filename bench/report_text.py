@@ -82,3 +82,62 @@ def per_dataset_claims(d: pd.DataFrame, cell: str = "dataset", metric: str = "po
         )
     out.append(f"- Every other difference is not significant after Holm correction over {n} tests.")
     return out
+
+
+def aggregate_headers(over: str) -> list[str]:
+    return [
+        "method",
+        over,
+        "mean diff",
+        "95% interval",
+        "Bonferroni interval",
+        "P(improve)",
+        "interval",
+    ]
+
+
+def aggregate_rows(aggregates: pd.DataFrame) -> list[list[Any]]:
+    """One row per method of analysis.aggregates: mean, both intervals, P(improvement)."""
+    return [
+        [
+            r.method,
+            r.datasets,
+            f"{r.mean:+.2f}",
+            f"[{r.low:+.2f}, {r.high:+.2f}]",
+            f"[{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]",
+            f"{r.p_improvement:.2f}",
+            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]",
+        ]
+        for r in aggregates.itertuples()
+    ]
+
+
+def aggregate_caption(over: str) -> str:
+    """What the aggregate table shows; `over` names what is averaged (datasets, or a
+    study's dataset · condition cells)."""
+    return (
+        f"Mean over {over} of the mean paired difference to `none` (points), with a 95% "
+        f"stratified bootstrap interval (seeds resampled within each of the {over}, 4000 "
+        "replicates) and the same interval Bonferroni-corrected over the methods compared "
+        "(level 1 - 0.05 / methods; a claim that the aggregate differs from 0 rests on "
+        "this one), and the probability of improvement P(method > none) averaged over "
+        f"the {over} (ties count one half), as in the rliable protocol, over the {over} "
+        "with at least 3 seeds of both; its interval is per method."
+    )
+
+
+def aggregate_claims(aggregates: pd.DataFrame, over: str = "datasets") -> list[str]:
+    """The aggregate difference of each method; 'excludes 0' rests on the interval
+    Bonferroni-corrected over the methods compared, not on the per-method one."""
+    out = []
+    for r in aggregates.itertuples():
+        excludes = r.corrected_low > 0 or r.corrected_high < 0
+        out.append(
+            f"- Aggregate `{r.method}` - `none` over {r.datasets} {over}: {r.mean:+.2f} points, "
+            f"95% bootstrap interval [{r.low:+.2f}, {r.high:+.2f}]; Bonferroni-corrected over "
+            f"{r.compared} methods [{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]"
+            + (" (excludes 0)" if excludes else " (includes 0)")
+            + f"; probability of improvement {r.p_improvement:.2f} "
+            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
+        )
+    return out

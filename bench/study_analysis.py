@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.analysis import differences, method_order, ok_runs, summary
+from bench.analysis import aggregates, differences, method_order, ok_runs, summary
 from bench.stats import mean_interval
 
 CELL_SEPARATOR = " · "
+CLEAN = "clean"  # the label-noise condition without noise (the main reference)
 # the settings each study varies: what its conditions differ in, not its base setting
 VARIED = {
     "label-noise": ("label_noise", "noise_kind"),
@@ -42,6 +43,7 @@ class StudyAnalysis:
     ece: pd.DataFrame
     ood: pd.DataFrame  # AUROC / FPR95 summary per cell and method (ood study only)
     auroc_differences: pd.DataFrame
+    pooled: pd.DataFrame  # aggregates() over the varied cells (clean cells left out)
 
 
 def base_key(settings, study: str) -> str:
@@ -56,7 +58,7 @@ def condition(row: pd.Series, study: str) -> tuple[str, float, str]:
     """(label, x for plots, series within a dataset) of one run's condition."""
     if study == "label-noise":
         if not row.label_noise:
-            return "clean", 0.0, ""
+            return CLEAN, 0.0, ""
         return f"{row.noise_kind} {row.label_noise:g}", row.label_noise, row.noise_kind
     if study == "low-resource":
         return f"{int(row.per_class)}/class, {int(row.epochs)} ep", float(row.per_class), ""
@@ -91,7 +93,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     methods = method_order(list(block.method))
     if ok.empty:
         empty = pd.DataFrame()
-        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 6)
+        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 7)
     labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
     ok = ok.assign(
         base_dataset=ok.dataset,
@@ -120,7 +122,19 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         ece=summary(ok, "ece", scale=1),
         ood=ood_summary(ok) if has_ood else pd.DataFrame(),
         auroc_differences=differences(ok, metric="auroc") if has_ood else pd.DataFrame(),
+        pooled=pooled(ok),
     )
+
+
+def pooled(ok: pd.DataFrame) -> pd.DataFrame:
+    """Each method's difference to none averaged over the study's varied cells (the
+    clean reference cells of label noise left out), with the main table's stratified
+    bootstrap and Bonferroni interval: does the method help under the study's conditions
+    as a whole? Empty with fewer than two cells, where the cell's own test says it all."""
+    varied = ok[ok.condition != CLEAN]
+    if varied.dataset.nunique() < 2:
+        return pd.DataFrame()
+    return aggregates(varied)
 
 
 def cell_intervals(ok: pd.DataFrame) -> pd.DataFrame:

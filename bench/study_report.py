@@ -13,6 +13,10 @@ from tabulate import tabulate
 from bench import figures
 from bench.report_text import (
     DIFF_HEADERS,
+    aggregate_caption,
+    aggregate_claims,
+    aggregate_headers,
+    aggregate_rows,
     difference_rows,
     per_dataset_claims,
     wide_cells,
@@ -51,6 +55,7 @@ CAVEAT = (
     "training is the quick profile's short schedule and there are few seeds. A study on "
     "the official data with BERT-base and the paper's schedule can come out differently."
 )
+POOLED_OVER = "dataset · condition cells"
 CURVES = {
     "label-noise": ("training-label noise rate", False),
     "low-resource": ("examples per class", True),
@@ -96,6 +101,8 @@ def write_study_tables(a: StudyAnalysis, out_dir: Path, stem: str) -> None:
     a.ece.to_csv(out_dir / f"{stem}_ece.csv", index=False)
     if not a.differences.empty:
         a.differences.to_csv(out_dir / f"{stem}_difference_to_none.csv", index=False)
+    if not a.pooled.empty:
+        a.pooled.to_csv(out_dir / f"{stem}_pooled.csv", index=False)
     if not a.ood.empty:
         a.ood.to_csv(out_dir / f"{stem}_ood.csv", index=False)
         a.auroc_differences.to_csv(out_dir / f"{stem}_auroc_difference.csv", index=False)
@@ -106,6 +113,8 @@ def study_claims(a: StudyAnalysis) -> list[str]:
     if a.differences.empty:
         return lines + ["No method was run next to `none` on the same seeds.", ""]
     lines += per_dataset_claims(a.differences, cell="dataset and condition")
+    if not a.pooled.empty:
+        lines += aggregate_claims(a.pooled, over=POOLED_OVER)
     if not a.ood.empty:
         lines.append(
             f"- Max-softmax AUROC ranges {a.ood.auroc.min():.1f}-{a.ood.auroc.max():.1f}% "
@@ -147,6 +156,19 @@ def study_tables(a: StudyAnalysis) -> list[str]:
             f"this table; `*` marks p (Holm) < {ALPHA}.",
             "",
             tabulate(difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="github"),
+            "",
+        ]
+    if not a.pooled.empty:
+        lines += [
+            "### Pooled over the study's conditions",
+            "",
+            aggregate_caption(POOLED_OVER)
+            + " The clean cells of the label-noise study are left out: this asks whether a "
+            "method helps under the study's conditions as a whole.",
+            "",
+            tabulate(
+                aggregate_rows(a.pooled), headers=aggregate_headers("cells"), tablefmt="github"
+            ),
             "",
         ]
     lines += [

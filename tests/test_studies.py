@@ -133,3 +133,19 @@ def test_a_study_whose_runs_all_failed_is_listed_not_analysed(tmp_path):
     store.write(fake_record(spec("none", 0, label_noise=0.2), "failed", error="boom"))
     text = write_report(store, tmp_path / "reports").read_text()
     assert "## Study: Label noise" in text and "No successful runs." in text
+
+
+def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(study_results, tmp_path):
+    store = Store(study_results)
+    for method, values in {"none": [0.5, 0.45, 0.5], "word": [0.6, 0.6, 0.6]}.items():
+        for seed, a in enumerate(values):
+            store.write(fake_record(spec(method, seed, label_noise=0.4), result=result(a)))
+    out = tmp_path / "reports"
+    text = write_report(store, out).read_text()
+    pooled = pd.read_csv(out / "study_label-noise_pooled.csv").set_index("method")
+    assert pooled.loc["word", "datasets"] == 2  # symmetric 0.2 and 0.4, not clean
+    assert pooled.loc["word", "mean"] == pytest.approx((15.0 + 35 / 3) / 2)
+    assert pooled.loc["word", "compared"] == 1
+    assert "### Pooled over the study's conditions" in text
+    assert "Aggregate `word` - `none` over 2 dataset · condition cells" in text
+    assert not (out / "study_low-resource_pooled.csv").exists()  # one cell: its own test
