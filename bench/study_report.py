@@ -86,14 +86,21 @@ def study_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
 
 
 def study_provenance(block: pd.DataFrame) -> list[str]:
-    records = list(block.record)
-    commands = sorted({f"`{r.provenance.command}`" for r in records if r.provenance.command})
-    return [
-        f"Runs: {len(block)} records ({int((block.status == 'ok').sum())} ok), seeds "
-        f"{', '.join(map(str, sorted(set(block.seed))))}; command(s): "
-        f"{'; '.join(commands) or 'not in these records'}.",
-        "",
-    ]
+    """How many runs, which seeds and the commands that made them; the clean cells borrowed
+    from the main reference are counted apart (their commands are in its section)."""
+    own, borrowed = block[block.study != ""], block[block.study == ""]
+    commands = sorted({f"`{r.provenance.command}`" for r in own.record if r.provenance.command})
+    text = (
+        f"Runs: {len(own)} records ({int((own.status == 'ok').sum())} ok), seeds "
+        f"{', '.join(map(str, sorted(set(own.seed))))}; command(s): "
+        f"{'; '.join(commands) or 'not in these records'}."
+    )
+    if not borrowed.empty:
+        text += (
+            f" The clean cells are {len(borrowed)} records of the main reference (seeds "
+            f"{', '.join(map(str, sorted(set(borrowed.seed))))}) with the same settings."
+        )
+    return [text, ""]
 
 
 def write_study_tables(a: StudyAnalysis, out_dir: Path, stem: str) -> None:

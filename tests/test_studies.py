@@ -149,3 +149,10 @@ def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(study_result
     assert "### Pooled over the study's conditions" in text
     assert "Aggregate `word` - `none` over 2 dataset · condition cells" in text
     assert not (out / "study_low-resource_pooled.csv").exists()  # one cell: its own test
+
+
+def test_study_provenance_counts_borrowed_clean_runs_apart(study_results, tmp_path):
+    text = write_report(Store(study_results), tmp_path / "reports").read_text()
+    section = text.split("## Study: Label noise")[1].split("## Study:")[0]
+    assert "Runs: 6 records (6 ok), seeds 0, 1, 2;" in section
+    assert "The clean cells are 6 records of the main reference (seeds 0, 1, 2)" in section
