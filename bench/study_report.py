@@ -171,7 +171,10 @@ def study_tables(a: StudyAnalysis) -> list[str]:
             "",
             aggregate_caption(POOLED_OVER)
             + " The clean cells of the label-noise study are left out: this asks whether a "
-            "method helps under the study's conditions as a whole.",
+            "method helps under the study's conditions as a whole. The cells are taken as "
+            "fixed (not as a sample of all possible conditions), and with 3 seeds a cell "
+            "the bootstrap, which treats the seeds seen as the population, is somewhat "
+            "narrow: read an interval that only just excludes 0 as weak evidence.",
             "",
             tabulate(
                 aggregate_rows(a.pooled), headers=aggregate_headers("cells"), tablefmt="github"
