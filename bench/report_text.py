@@ -12,9 +12,15 @@ from bench.stats import ALPHA
 
 
 def wide_cells(
-    table: pd.DataFrame, methods: list[str], bold: str = "**", digits: int = 2, best: str = "max"
+    table: pd.DataFrame,
+    methods: list[str],
+    bold: str = "**",
+    digits: int = 2,
+    best: str = "max",
+    order: list[str] | None = None,
 ) -> pd.DataFrame:
-    """dataset x method cells 'mean ± std (n)', the best mean per dataset in bold."""
+    """dataset x method cells 'mean ± std (n)', the best mean per dataset in bold; rows
+    alphabetical, or in `order` when given (a study's conditions by budget or rate)."""
     rows = {}
     for dataset, group in table.groupby("dataset"):
         target = group["mean"].max() if best == "max" else group["mean"].min()
@@ -24,7 +30,8 @@ def wide_cells(
             text = f"{r.mean:.{digits}f}{std} ({r.n})"
             cells[r.method] = f"{bold}{text}{bold}" if np.isclose(r.mean, target) else text
         rows[dataset] = cells
-    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
+    wide = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
+    return wide if order is None else wide.reindex([d for d in order if d in wide.index])
 
 
 def fmt_p(value: float | None) -> str:
@@ -40,7 +47,10 @@ def fmt_x(value: Any) -> str:
 DIFF_HEADERS = ["dataset", "method", "seeds", "diff", "95% CI", "p", "p (Holm)", "MDE"]
 
 
-def difference_rows(differences: pd.DataFrame) -> list[list[Any]]:
+def difference_rows(differences: pd.DataFrame, order: list[str] | None = None) -> list[list[Any]]:
+    """Table rows of analysis.differences, by dataset (alphabetical, or in `order`) and method."""
+    rank = {d: i for i, d in enumerate(order or sorted(set(differences.dataset)))}
+    ranked = differences.assign(_rank=differences.dataset.map(rank))
     return [
         [
             r.dataset,
@@ -52,7 +62,7 @@ def difference_rows(differences: pd.DataFrame) -> list[list[Any]]:
             fmt_p(r.p_holm),
             "n/a" if np.isnan(r.mde) else f"{r.mde:.2f}",
         ]
-        for r in differences.sort_values(["dataset", "method"]).itertuples()
+        for r in ranked.sort_values(["_rank", "method"]).itertuples()
     ]
 
 

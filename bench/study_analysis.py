@@ -44,6 +44,7 @@ class StudyAnalysis:
     ood: pd.DataFrame  # AUROC / FPR95 summary per cell and method (ood study only)
     auroc_differences: pd.DataFrame
     pooled: pd.DataFrame  # aggregates() over the varied cells (clean cells left out)
+    cell_order: list[str]  # dataset · condition cells: clean first, then by series and x
 
 
 def base_key(settings, study: str) -> str:
@@ -93,7 +94,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     methods = method_order(list(block.method))
     if ok.empty:
         empty = pd.DataFrame()
-        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 7)
+        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 7, [])
     labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
     ok = ok.assign(
         base_dataset=ok.dataset,
@@ -123,7 +124,16 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         ood=ood_summary(ok) if has_ood else pd.DataFrame(),
         auroc_differences=differences(ok, metric="auroc") if has_ood else pd.DataFrame(),
         pooled=pooled(ok),
+        cell_order=cell_order(ok),
     )
+
+
+def cell_order(ok: pd.DataFrame) -> list[str]:
+    """The cells in reading order: per dataset the clean cell, then each series by its x
+    (10, 30, 100 per class; not the alphabetical 10, 100, 30)."""
+    cells = ok.drop_duplicates("dataset")
+    cells = cells.assign(noisy=cells.condition != CLEAN)
+    return cells.sort_values(["base_dataset", "noisy", "series", "x"]).dataset.tolist()
 
 
 def pooled(ok: pd.DataFrame) -> pd.DataFrame:

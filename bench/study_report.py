@@ -152,7 +152,9 @@ def study_tables(a: StudyAnalysis) -> list[str]:
         "",
         "Mean ± standard deviation over seeds (n); rows are dataset · condition.",
         "",
-        tabulate(wide_cells(a.accuracy, a.methods), headers="keys", tablefmt="github"),
+        tabulate(
+            wide_cells(a.accuracy, a.methods, order=a.cell_order), headers="keys", tablefmt="github"
+        ),
         "",
     ]
     if not a.differences.empty:
@@ -162,7 +164,11 @@ def study_tables(a: StudyAnalysis) -> list[str]:
             f"Paired by seed within each dataset · condition; Holm over the {n} tests of "
             f"this table; `*` marks p (Holm) < {ALPHA}.",
             "",
-            tabulate(difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="github"),
+            tabulate(
+                difference_rows(a.differences, a.cell_order),
+                headers=DIFF_HEADERS,
+                tablefmt="github",
+            ),
             "",
         ]
     if not a.pooled.empty:
@@ -185,7 +191,9 @@ def study_tables(a: StudyAnalysis) -> list[str]:
         "### Expected calibration error (15 bins, lower is better)",
         "",
         tabulate(
-            wide_cells(a.ece, a.methods, digits=3, best="min"), headers="keys", tablefmt="github"
+            wide_cells(a.ece, a.methods, digits=3, best="min", order=a.cell_order),
+            headers="keys",
+            tablefmt="github",
         ),
         "",
     ]

@@ -156,3 +156,17 @@ def test_study_provenance_counts_borrowed_clean_runs_apart(study_results, tmp_pa
     section = text.split("## Study: Label noise")[1].split("## Study:")[0]
     assert "Runs: 6 records (6 ok), seeds 0, 1, 2;" in section
     assert "The clean cells are 6 records of the main reference (seeds 0, 1, 2)" in section
+
+
+def test_study_tables_list_the_budgets_in_numeric_order(tmp_path):
+    store = Store(tmp_path / "results")
+    for per_class in (10, 100, 30):
+        for method in ("none", "word"):
+            for seed in range(2):
+                regime = {"per_class": per_class, "train_size": None}
+                store.write(fake_record(spec(method, seed, **regime), result=result(0.7)))
+    out = tmp_path / "reports"
+    text = write_report(store, out).read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ds · ")]
+    accuracy_rows = [row.split("|")[1].strip() for row in rows[:3]]
+    assert accuracy_rows == ["ds · 10/class, 1 ep", "ds · 30/class, 1 ep", "ds · 100/class, 1 ep"]
