@@ -175,12 +175,7 @@ def study_tables(a: StudyAnalysis) -> list[str]:
         lines += [
             "### Pooled over the study's conditions",
             "",
-            aggregate_caption(POOLED_OVER)
-            + " The clean cells of the label-noise study are left out: this asks whether a "
-            "method helps under the study's conditions as a whole. The cells are taken as "
-            "fixed (not as a sample of all possible conditions), and with 3 seeds a cell "
-            "the bootstrap, which treats the seeds seen as the population, is somewhat "
-            "narrow: read an interval that only just excludes 0 as weak evidence.",
+            pooled_caption(a),
             "",
             tabulate(
                 aggregate_rows(a.pooled), headers=aggregate_headers("cells"), tablefmt="github"
@@ -234,6 +229,24 @@ def study_tables(a: StudyAnalysis) -> list[str]:
                 "",
             ]
     return lines
+
+
+def pooled_caption(a: StudyAnalysis) -> str:
+    """What the pooled table averages, and why its interval is read with care."""
+    seeds = a.differences.dropna(subset=["p"]).seeds
+    text = aggregate_caption(POOLED_OVER) + " It asks whether a method helps under the study's "
+    if a.study == "label-noise":
+        text += "noisy conditions as a whole (the clean cells are left out). "
+    else:
+        text += "conditions as a whole. "
+    text += "The cells are taken as fixed, not as a sample of all possible conditions. "
+    if not seeds.empty and seeds.min() < 5:
+        text += (
+            f"With {seeds.min()} seeds a cell the bootstrap, which treats the seeds seen as "
+            "the population, is somewhat narrow: read an interval that only just excludes 0 "
+            "as weak evidence."
+        )
+    return text
 
 
 def study_figures(a: StudyAnalysis, out_dir: Path, stem: str) -> list[str]:
