@@ -122,6 +122,11 @@ def study_claims(a: StudyAnalysis) -> list[str]:
     lines += per_dataset_claims(a.differences, cell="dataset and condition")
     if not a.pooled.empty:
         lines += aggregate_claims(a.pooled, over=POOLED_OVER)
+        lines.append(
+            "- The pooled intervals take these cells as fixed and resample only their seeds; "
+            "treated as a sample of conditions (or with more seeds) they would be wider, so "
+            "an interval that only just excludes 0 is weak evidence."
+        )
     if not a.ood.empty:
         lines.append(
             f"- Max-softmax AUROC ranges {a.ood.auroc.min():.1f}-{a.ood.auroc.max():.1f}% "

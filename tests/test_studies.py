@@ -148,6 +148,7 @@ def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(study_result
     assert pooled.loc["word", "compared"] == 1
     assert "### Pooled over the study's conditions" in text
     assert "Aggregate `word` - `none` over 2 dataset · condition cells" in text
+    assert "The pooled intervals take these cells as fixed" in text
     assert not (out / "study_low-resource_pooled.csv").exists()  # one cell: its own test
 
 
