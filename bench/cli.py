@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench import harness
-from bench.config import NOISE_KINDS, PROFILES, SELECTIONS, RunSpec, TrainSettings
+from bench.config import NOISE_KINDS, OPTIMIZERS, PROFILES, SELECTIONS, RunSpec, TrainSettings
 from bench.datasets.regimes import held_out_classes
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
@@ -28,6 +28,7 @@ from bench.records import RunStatus
 from bench.report import write_report
 from bench.store import Store
 from bench.studies import STUDIES, get_study
+from bench.training import cpu_bf16_fast
 
 DEFAULT_RESULTS = "results"
 DEFAULT_REPORTS = "reports"
@@ -137,6 +138,12 @@ def add_training_settings(p: ArgumentParser) -> None:
         "--precision",
         choices=("fp32", "bf16", "fp16"),
         help="autocast precision (fp16 adds a gradient scaler; default fp32)",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="adamw (default) or adamw-fused (torch's one-kernel AdamW: faster, rounds "
+        "differently)",
     )
     p.add_argument(
         "--batching",
@@ -261,6 +268,7 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
         test_size=args.test_size,
         pooling=args.pooling,
         precision=args.precision,
+        optimizer=args.optimizer,
         batching=args.batching,
         selection=args.selection,
         label_noise=args.label_noise,
@@ -370,10 +378,22 @@ def run_sweep(args: argparse.Namespace) -> int:
     return exit_code(plan, outcomes, skipped)
 
 
+SLOW_BF16_WARNING = (
+    "warning: this CPU has no bf16 matrix instructions (AVX-512 BF16 or AMX): bf16 runs "
+    "will be slower than fp32 here; add --precision fp32 (its records form their own block)"
+)
+
+
 def check_before_training(plan: Plan, runtime: harness.Runtime, registry: DatasetRegistry) -> None:
     """Every check that needs the device, the model or the data, before the first run:
     a bad device, model, method option or dataset fails here with exit 2, nothing written."""
-    runtime.torch_device()  # --device cuda without CUDA
+    device = runtime.torch_device()  # --device cuda without CUDA
+    if (
+        device.type == "cpu"
+        and any(spec.settings.precision == "bf16" for spec in plan.todo)
+        and cpu_bf16_fast() is False
+    ):
+        print(SLOW_BF16_WARNING, file=sys.stderr, flush=True)
     encoder, _, _ = runtime.backbone(plan.todo[0].model)
     check_methods_fit_model(plan.todo, encoder)  # depth, family
     for name, held_out in dict.fromkeys((s.dataset, s.settings.ood_classes) for s in plan.todo):

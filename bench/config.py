@@ -16,9 +16,12 @@ SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 
 SELECTIONS = ("best-val", "last")
 NOISE_KINDS = ("symmetric", "pair")
+OPTIMIZERS = ("adamw", "adamw-fused")  # the same AdamW; fused: one kernel (rounds differently)
 # Data-regime fields (issue "beyond accuracy"), added after spec version 2: the canonical
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
 REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes")
+# Every field added after spec version 2 is left out of the canonical spec at its default.
+LATE_FIELDS = (*REGIME_FIELDS, "optimizer")
 # how methods are listed in tables and --list (others follow alphabetically)
 METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix")
 
@@ -47,6 +50,7 @@ class TrainSettings:
     noise_kind: str = "symmetric"  # symmetric: to a uniform other class; pair: c -> c+1
     per_class: int | None = None  # N training examples per class instead of train_size
     ood_classes: int = 0  # classes held out of training and validation, tested as OOD
+    optimizer: str = "adamw"  # or "adamw-fused": torch's fused AdamW kernel (CPU and CUDA)
 
     def __post_init__(self) -> None:
         checks = {  # name: (holds, what it must be)
@@ -83,6 +87,10 @@ class TrainSettings:
             )
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(
+                f"invalid optimizer {self.optimizer!r}: choose {' or '.join(OPTIMIZERS)}"
+            )
         if self.noise_kind not in NOISE_KINDS:
             raise UserError(
                 f"invalid noise kind {self.noise_kind!r}: choose {' or '.join(NOISE_KINDS)}"
@@ -107,17 +115,19 @@ class TrainSettings:
         }
 
     def canonical(self) -> dict[str, Any]:
-        """The settings as a spec holds them: regime fields only where they are set."""
+        """The settings as a spec holds them: fields added after spec version 2 only where
+        they differ from their defaults (so every earlier spec keeps its hash)."""
         data = dataclasses.asdict(self)
-        for name in REGIME_FIELDS:
-            if data[name] == REGIME_DEFAULTS[name]:
+        for name in LATE_FIELDS:
+            if data[name] == LATE_DEFAULTS[name]:
                 del data[name]
         return data
 
 
-REGIME_DEFAULTS: dict[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(TrainSettings) if f.name in REGIME_FIELDS
+LATE_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(TrainSettings) if f.name in LATE_FIELDS
 }
+REGIME_DEFAULTS: dict[str, Any] = {name: LATE_DEFAULTS[name] for name in REGIME_FIELDS}
 
 
 PROFILES: dict[str, TrainSettings] = {

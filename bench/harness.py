@@ -40,7 +40,7 @@ from bench.records import (
 )
 from bench.registry import create_method
 from bench.streams import numpy_stream, seed_torch
-from bench.training import Trainer, autocast_for, configure_cuda
+from bench.training import Trainer, autocast_for, configure_cuda, cpu_bf16_fast
 
 
 @dataclass
@@ -217,6 +217,7 @@ def train_and_evaluate(
             median_step_seconds=timer.median,
             steps=len(timer.step_seconds),
             examples_per_second=len(train) * settings.epochs / timer.total if timer.total else 0.0,
+            activation_mb=(trainer.saved_activation_bytes or 0) / 2**20,
             **memory_report(device, rss),
         ),
         mixing=mixing_statistics(one_minus_lam),
@@ -307,6 +308,7 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
             threads=torch.get_num_threads(),
             cpu_count=os.cpu_count(),
             compiled=runtime.compile,
+            bf16_fast=cpu_bf16_fast() if device.type == "cpu" else None,
         ),
     )
 

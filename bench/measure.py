@@ -78,6 +78,33 @@ class StepTimer:
         return float(ordered[len(ordered) // 2]) if ordered else 0.0
 
 
+class SavedActivations:
+    """Bytes of the tensors autograd saves for backward while the context is open: the
+    activations that dominate a training step's memory on any device. Parameters are left
+    out and each storage is counted once; tensors pass through unchanged."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self._parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        self._seen: set[int] = set()
+        self.bytes = 0
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
+
+    def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        pointer = storage.data_ptr()
+        if pointer not in self._parameters and pointer not in self._seen:
+            self._seen.add(pointer)
+            self.bytes += storage.nbytes()
+        return tensor
+
+    def __enter__(self) -> SavedActivations:
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hooks.__exit__(*exc)
+
+
 def reset_cuda_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -42,6 +42,10 @@ class MethodOptions:
     """Lambda options shared by every method: l ~ Beta(alpha, alpha), the max of `draws`
     draws, then max(l, 1 - l) when `max_trick`."""
 
+    # options added after records were made with the method: left out of the spec while
+    # they hold their defaults, so those records keep their hashes
+    late_options: ClassVar[tuple[str, ...]] = ()
+
     alpha: float = 0.2
     draws: int = 1
     max_trick: bool = True
@@ -70,10 +74,14 @@ class MixupMethod:
     Options: ClassVar[type[MethodOptions]] = MethodOptions
     mixes: ClassVar[bool] = True  # False: plain fine-tuning, no lambda, no permutation
     draws_lambda: ClassVar[bool] = True  # False: lambda comes from the data (SSMix's spans)
-    union_mask: ClassVar[bool] = False  # True: attend to max(mask, mask[perm])
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
+
+    @property
+    def union_mask(self) -> bool:
+        """Whether a mixed step attends to max(mask, mask[perm]) (word's `union_mask`)."""
+        return bool(getattr(self.options, "union_mask", False))
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         """Where to mix in this step, for an encoder with `depth` layers."""
@@ -213,9 +221,12 @@ def mixed_step(
     sites: list[Site],
     union_mask: bool = False,
 ) -> StepOutput:
-    """Forward with mixing at `sites` for a given lam and perm; the mixed loss."""
+    """Forward with mixing at `sites` for a given lam and perm; the mixed loss.
+
+    `union_mask` widens the attention mask to max(mask, mask[perm]) only when a partner
+    contributes (lam < 1): at lam == 1 the step is `none`'s, bit for bit."""
     batch = dict(batch)
-    if union_mask:
+    if union_mask and lam < 1.0:
         batch["attention_mask"] = union_attention_mask(batch["attention_mask"], perm)
     with mixing_hooks(model, sites, perm, lam):
         logits = model(**batch)
@@ -267,5 +278,13 @@ def build_options(method_cls: type[MixupMethod], raw: Mapping[str, Any]) -> Meth
 
 
 def options_as_items(options: MethodOptions) -> tuple[tuple[str, Any], ...]:
-    """Sorted (name, value) pairs of every option, defaults included, for the run spec."""
-    return tuple(sorted(dataclasses.asdict(options).items()))
+    """Sorted (name, value) pairs of every option, defaults included, for the run spec; a
+    late option (`Options.late_options`) only where it differs from its default."""
+    defaults = type(options)()
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in dataclasses.asdict(options).items()
+            if name not in options.late_options or value != getattr(defaults, name)
+        )
+    )

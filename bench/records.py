@@ -133,6 +133,8 @@ class Cost:
     peak_memory_kind: str
     peak_cpu_rss_mb: float | None = None
     peak_cuda_reserved_mb: float | None = None
+    # bytes autograd saved for backward in the first training step (device-independent)
+    activation_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class DeviceInfo:
     threads: int | None = None
     cpu_count: int | None = None
     compiled: bool = False
+    bf16_fast: bool | None = None  # CPU: bf16 matrix instructions (AVX-512 BF16 / AMX)
 
 
 @dataclass(frozen=True, eq=False)

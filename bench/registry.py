@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import pkgutil
@@ -11,7 +12,7 @@ from typing import Any
 
 from bench.config import METHOD_ORDER
 from bench.errors import UserError, did_you_mean
-from bench.method_api import MixupMethod, build_options, options_as_items
+from bench.method_api import MixupMethod, build_options
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
@@ -72,8 +73,8 @@ def create_method(name: str, options: Mapping[str, Any] | None = None) -> MixupM
 def method_label(name: str, options: Mapping[str, Any]) -> str:
     """The method's name plus the options that differ from its defaults, e.g.
     tmix[alpha=16,max_trick=False]: the label a record carries into the report."""
-    defaults = options_as_items(method_class(name).Options())
-    changed = {k: v for k, v in options.items() if dict(defaults).get(k, v) != v}
+    defaults = dataclasses.asdict(method_class(name).Options())
+    changed = {k: v for k, v in options.items() if defaults.get(k, v) != v}
     if not changed:
         return name
     shown = ",".join(f"{k}={_text(v)}" for k, v in sorted(changed.items()))

@@ -1,0 +1,211 @@
+"""Where a quick training step's time goes, fp32 against bf16, and what the fused AdamW saves
+(run on demand on a quiet machine, not a test). Prints one JSON line per figure.
+
+    python benchmarks/precision.py [--figures matmul steps eval profile] [--steps 20]
+
+- matmul: GFLOP/s of fp32 and bf16 at the model's shapes (the peak each precision can reach);
+- steps: median training-step time (batch 16, length 40, method none and amplify) for
+  fp32 / bf16 x adamw / adamw-fused, interleaved round by round, relative to fp32 + adamw,
+  and the share of the matmul peak each reaches (FLOPs of the step / time / peak);
+- eval: inference throughput fp32 against bf16 (batch 128);
+- profile: torch.profiler self CPU time of one setting's steps by operator group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench.batching import collate, encode, eval_batches, train_batches
+from bench.config import PROFILES, TrainSettings
+from bench.datasets.registry import build_registry, load_dataset_cached
+from bench.harness import Runtime, device_name
+from bench.models import Classifier
+from bench.registry import create_method
+from bench.training import Trainer, autocast_for
+
+SETTINGS = {  # label: (precision, optimizer)
+    "fp32": ("fp32", "adamw"),
+    "fp32+fused": ("fp32", "adamw-fused"),
+    "bf16": ("bf16", "adamw"),
+    "bf16+fused": ("bf16", "adamw-fused"),
+}
+# operator name fragments -> group (first match wins); the rest is "other"
+GROUPS = (
+    ("optimizer", ("adam", "_foreach", "lerp_", "addcdiv", "addcmul", "sqrt")),
+    ("clipping", ("norm", "clamp", "_foreach_mul")),
+    ("embedding gradient", ("embedding_dense_backward", "embedding_backward", "index_put")),
+    ("matmuls", ("addmm", "mm", "bmm", "linear", "matmul")),
+    ("attention", ("scaled_dot_product", "flash_attention", "softmax")),
+    ("norms and activations", ("layer_norm", "gelu", "dropout", "native_layer_norm")),
+    ("dtype casts", ("to_copy", "copy_", "_to_copy")),
+)
+
+
+def emit(figure: str, **values) -> None:
+    print(json.dumps({"figure": figure, **values}), flush=True)
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median seconds of `repeats` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_peak() -> dict[str, float]:
+    """GFLOP/s of fp32 and bf16 matmuls at the model's shapes; the best shape is the peak."""
+    peaks = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        best = 0.0
+        for m, k, n in ((1760, 384, 1536), (1760, 1536, 384), (2048, 2048, 2048)):
+            a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+            seconds = timed(lambda a=a, b=b: a @ b, 10)
+            gflops = 2 * m * k * n / seconds / 1e9
+            best = max(best, gflops)
+            emit("matmul", dtype=str(dtype), shape=[m, k, n], gflops=round(gflops, 1))
+        peaks[str(dtype).split(".")[-1]] = best
+    return peaks
+
+
+def group_of(name: str) -> str:
+    lowered = name.lower()
+    for group, fragments in GROUPS:
+        if any(f in lowered for f in fragments):
+            return group
+    return "other"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--figures", nargs="+", default=["matmul", "steps", "eval", "profile"])
+    parser.add_argument("--dataset", default="rt-polarity")
+    parser.add_argument("--methods", nargs="+", default=["none", "amplify"])
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+
+    quick = PROFILES["quick"]
+    runtime = Runtime(device="cpu", progress=False)
+    device = runtime.torch_device()
+    encoder, tokenizer, _ = runtime.backbone("minilm-l6")
+    data = load_dataset_cached(build_registry().get(args.dataset))
+    encoded = encode(data.train, tokenizer, quick.max_length)
+    order = train_batches(len(encoded), quick.batch_size, np.random.default_rng(0))
+    pad_id = tokenizer.pad_token_id or 0
+    batches = [
+        collate(encoded, next(order), pad_id, device) for _ in range(args.warmup + args.steps)
+    ]
+    emit("machine", device=device_name(device), threads=torch.get_num_threads())
+
+    peaks = matmul_peak() if "matmul" in args.figures else {}
+
+    def trainer(label: str, method: str) -> Trainer:
+        precision, optimizer = SETTINGS[label]
+        settings = TrainSettings(
+            batch_size=quick.batch_size, precision=precision, optimizer=optimizer
+        )
+        torch.manual_seed(0)
+        model = Classifier(copy.deepcopy(encoder), data.num_labels).train()
+        return Trainer(model, create_method(method), settings, device, 10_000)
+
+    if "steps" in args.figures:
+        batch, labels = batches[0]
+        with FlopCounterMode(display=False) as counter:
+            trainer("fp32", "none").step(batch, labels, np.random.default_rng(0))
+        step_flops = counter.get_total_flops()
+        for method in args.methods:
+            trainers = {label: trainer(label, method) for label in SETTINGS}
+            times: dict[str, list[float]] = defaultdict(list)
+            for round_index, (batch, labels) in enumerate(batches):
+                labels_in_order = (
+                    list(SETTINGS)[round_index % 4 :] + list(SETTINGS)[: round_index % 4]
+                )
+                for label in labels_in_order:
+                    start = time.perf_counter()
+                    trainers[label].step(batch, labels, np.random.default_rng(round_index))
+                    if round_index >= args.warmup:
+                        times[label].append(time.perf_counter() - start)
+            base = statistics.median(times["fp32"])
+            for label in SETTINGS:
+                median = statistics.median(times[label])
+                peak = peaks.get(
+                    SETTINGS[label][0].replace("fp32", "float32").replace("bf16", "bfloat16")
+                )
+                emit(
+                    "step",
+                    method=method,
+                    setting=label,
+                    median_step_seconds=round(median, 4),
+                    speedup_vs_fp32=round(base / median, 2),
+                    step_gflop=round(step_flops / 1e9, 2),
+                    share_of_matmul_peak=round(step_flops / median / 1e9 / peak, 3)
+                    if peak
+                    else None,
+                )
+
+    if "eval" in args.figures:
+        test = encode(data.test, tokenizer, quick.max_length)
+        model = Classifier(copy.deepcopy(encoder), data.num_labels).eval()
+        results = {}
+        for precision in ("fp32", "bf16"):
+            settings = TrainSettings(precision=precision)
+
+            @torch.inference_mode()
+            def evaluate(settings: TrainSettings = settings) -> None:
+                for index in eval_batches(test, quick.eval_batch_size):
+                    batch, _ = collate(test, index, pad_id, device)
+                    with autocast_for(settings, device):
+                        model(**batch)
+
+            results[precision] = timed(evaluate, 2)
+        emit(
+            "eval",
+            examples=len(test),
+            fp32_seconds=round(results["fp32"], 2),
+            bf16_seconds=round(results["bf16"], 2),
+            speedup=round(results["fp32"] / results["bf16"], 2),
+        )
+
+    if "profile" in args.figures:
+        for label in ("fp32+fused", "bf16+fused", "fp32", "bf16"):
+            run = trainer(label, "amplify")
+            for batch, labels in batches[: args.warmup]:
+                run.step(batch, labels, np.random.default_rng(0))
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                for batch, labels in batches[args.warmup :]:
+                    run.step(batch, labels, np.random.default_rng(0))
+            by_group: dict[str, float] = defaultdict(float)
+            for event in prof.key_averages():
+                by_group[group_of(event.key)] += event.self_cpu_time_total
+            total = sum(by_group.values())
+            emit(
+                "profile",
+                setting=label,
+                method="amplify",
+                steps=len(batches) - args.warmup,
+                share={
+                    g: round(t / total, 3) for g, t in sorted(by_group.items(), key=lambda x: -x[1])
+                },
+                ms_per_step={
+                    g: round(t / 1e3 / (len(batches) - args.warmup), 1) for g, t in by_group.items()
+                },
+            )
+
+
+if __name__ == "__main__":
+    main()
