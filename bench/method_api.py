@@ -223,10 +223,13 @@ def mixed_step(
 ) -> StepOutput:
     """Forward with mixing at `sites` for a given lam and perm; the mixed loss.
 
-    `union_mask` widens the attention mask to max(mask, mask[perm]) only when a partner
-    contributes (lam < 1): at lam == 1 the step is `none`'s, bit for bit."""
+    A step in which no partner contributes (lam == 1, or the identity permutation, as in a
+    batch of one) is `none`'s step, bit for bit: `plain_step`. Otherwise `union_mask`
+    widens the attention mask to max(mask, mask[perm])."""
+    if lam == 1.0 or bool(torch.equal(perm, torch.arange(len(perm), device=perm.device))):
+        return plain_step(model, batch, labels)
     batch = dict(batch)
-    if union_mask and lam < 1.0:
+    if union_mask:
         batch["attention_mask"] = union_attention_mask(batch["attention_mask"], perm)
     with mixing_hooks(model, sites, perm, lam):
         logits = model(**batch)

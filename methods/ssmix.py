@@ -13,8 +13,11 @@ the pairing (theirs pairs the two halves of a batch, both ways; that is one perm
   span_ratio), 1). The saliency is averaged over every window of that size; the first and
   the last window (which hold [CLS] and [SEP]) are never chosen. The example's least
   salient window gets the partner's most salient window (input ids only: the example
-  keeps its own length and mask). An example whose partner has no interior window of that
-  size (their "partner shorter than the window") is not mixed: lambda 1.
+  keeps its own length and mask). A partner shorter than the window is not mixed (lambda
+  1), as in their code. One rule is the suite's own: a partner of exactly window or
+  window + 1 tokens has no interior window; their code mixes it anyway, with a span that
+  starts at the partner's [CLS], while here it is not mixed either (lambda 1), so a
+  special token is never copied into a sentence.
 - lambda per example = 1 - window / (l - 2).
 - loss: their default keeps the clean loss: the mean of the clean and the mixed
   cross-entropy, 0.5 x CE(clean) + 0.5 x mixed CE (their `naive_augment` drops the clean
@@ -74,10 +77,12 @@ def window_means(saliency: torch.Tensor, window: int) -> torch.Tensor:
 def choose_spans(own: torch.Tensor, partner: torch.Tensor, window: int) -> tuple[int, int] | None:
     """(start in the example, start in the partner): the example's least salient window and
     the partner's most salient one, never the first or last window; None when either has
-    no interior window of this size. `own` and `partner` cover the real tokens only."""
-    own_means, partner_means = window_means(own, window), window_means(partner, window)
-    if len(own_means) < 3 or len(partner_means) < 3:
+    no interior window of this size (fewer than window + 2 tokens: checked before any
+    pooling, which a window longer than the sequence would make fail). `own` and `partner`
+    cover the real tokens only."""
+    if min(len(own), len(partner)) < window + 2:
         return None
+    own_means, partner_means = window_means(own, window), window_means(partner, window)
     return (
         1 + int(torch.argmin(own_means[1:-1])),
         1 + int(torch.argmax(partner_means[1:-1])),

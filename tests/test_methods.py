@@ -66,24 +66,40 @@ def plain(model, batch, labels):
 # ---------------------------------------------------------------- identities
 
 
-@pytest.mark.parametrize("name", HOOKED)
-def test_lambda_one_equals_none(name):
-    model = tiny_classifier().eval()
-    batch, labels = full_length_batch()
-    logits, loss = plain(model, batch, labels)
-    out = step(name, model, batch, labels, perm=[3, 0, 4, 1, 2], lam=1.0)
-    assert torch.equal(out.logits, logits)
-    assert torch.equal(out.loss, loss)
+# every method that draws lambda, and word with each mask rule (its option changes the path)
+LAMBDA_DRAWING = [m for m in MIXING if method_class(m).draws_lambda]
+WITHOUT_A_PARTNER = [(m, {}) for m in LAMBDA_DRAWING] + [("word", {"union_mask": False})]
 
 
-@pytest.mark.parametrize("name", HOOKED)
-def test_identity_permutation_equals_none(name):
-    model = tiny_classifier().eval()
-    batch, labels = toy_batch()  # ragged lengths: the union mask equals the own mask here
-    logits, loss = plain(model, batch, labels)
-    out = step(name, model, batch, labels, perm=np.arange(5), lam=0.7)
-    torch.testing.assert_close(out.logits, logits, rtol=0, atol=1e-6)
-    torch.testing.assert_close(out.loss, loss, rtol=0, atol=1e-6)
+def parameter_grads(model):
+    return {n: p.grad for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "name,options", WITHOUT_A_PARTNER, ids=[f"{m}{o or ''}" for m, o in WITHOUT_A_PARTNER]
+)
+@pytest.mark.parametrize("case", ["lambda-one", "identity-permutation"])
+def test_a_step_without_a_partner_is_nones_step_bit_for_bit(name, options, case):
+    """lambda == 1, or the identity permutation: loss, logits and every gradient equal
+    `none`'s step exactly, in training mode (the same dropout draws), on a ragged batch
+    (a union mask would let the method attend to padding `none` never sees)."""
+    batch, labels = toy_batch()
+    perm, lam = ([3, 0, 4, 1, 2], 1.0) if case == "lambda-one" else (np.arange(5), 0.7)
+    reference, model = tiny_classifier().train(), tiny_classifier().train()
+    torch.manual_seed(1)
+    expected = create_method("none").training_step(
+        reference, batch, labels, np.random.default_rng(0)
+    )
+    expected.loss.backward()
+    torch.manual_seed(1)
+    out = step(name, model, batch, labels, perm=perm, lam=lam, **options)
+    out.loss.backward()
+    assert torch.equal(out.logits, expected.logits)
+    assert torch.equal(out.loss, expected.loss)
+    expected_grads = parameter_grads(reference)
+    for param_name, grad in parameter_grads(model).items():
+        other = expected_grads[param_name]
+        assert (grad is None and other is None) or torch.equal(grad, other), param_name
 
 
 @pytest.mark.parametrize("name", MIXING)
@@ -275,14 +291,6 @@ def test_batch_of_one_and_odd_batches(name, batch_size):
     batch, labels = toy_batch(batch_size)
     out = create_method(name).training_step(model, batch, labels, np.random.default_rng(0))
     assert out.logits.shape == (batch_size, 3) and torch.isfinite(out.loss)
-
-
-def test_batch_of_one_mixes_with_itself():
-    model = tiny_classifier().eval()
-    batch, labels = full_length_batch(1)
-    logits, loss = plain(model, batch, labels)
-    out = step("amplify", model, batch, labels, [0], 0.5)
-    torch.testing.assert_close(out.logits, logits)
 
 
 # ---------------------------------------------------------------- lambda

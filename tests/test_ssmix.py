@@ -125,3 +125,37 @@ def test_a_step_on_both_layouts_mixes_and_backpropagates(family, clean):
 def test_options_are_validated():
     with pytest.raises(UserError, match="span_ratio"):
         create_method("ssmix", {"span_ratio": 1.5})
+
+
+@pytest.mark.parametrize("span_ratio", [0.1, 0.3, 0.5, 1.0])
+@pytest.mark.parametrize("partner_length", [2, 3, 4, 5, 8])
+def test_a_partner_shorter_than_the_window_is_left_unmixed(span_ratio, partner_length):
+    own_length = 40
+    window = window_size(own_length, span_ratio)
+    got = choose_spans(torch.rand(own_length), torch.rand(partner_length), window)
+    # an interior window needs window + 2 tokens; shorter partners (the crash) give None
+    assert (got is None) == (partner_length < window + 2)
+
+
+def test_a_batch_where_every_partner_is_shorter_than_the_window_trains_unmixed():
+    lengths = torch.tensor([30, 4, 5, 3])
+    ids = torch.zeros((4, 30), dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        ids[i, :n] = torch.arange(5, 5 + n)
+    perm = torch.tensor([1, 2, 3, 1])  # the long example's partner has 4 tokens
+    mixed, lam = span_mix(ids, lengths, torch.rand(4, 30), perm, 0.5)
+    assert torch.equal(mixed[0], ids[0]) and lam[0] == 1.0
+
+
+@pytest.mark.parametrize("span_ratio", [0.1, 0.5])
+def test_long_and_very_short_sentences_in_one_batch_train(span_ratio):
+    """As at the paper profile's length 256 (here the tiny model's 64 positions): the long
+    sentence's window is longer than every partner; this step crashed before."""
+    model = tiny_classifier()
+    batch, labels = toy_batch(batch_size=6, length=64, seed=3)
+    batch["attention_mask"][:, :] = 1
+    batch["attention_mask"][1:, 4:] = 0  # five of six sentences have 4 tokens
+    out = create_method("ssmix", {"span_ratio": span_ratio}).training_step(
+        model, batch, labels, np.random.default_rng(0)
+    )
+    assert torch.isfinite(out.loss)
