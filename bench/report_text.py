@@ -131,8 +131,9 @@ def aggregate_caption(over: str) -> str:
         "replicates) and the same interval Bonferroni-corrected over the methods compared "
         "(level 1 - 0.05 / methods; a claim that the aggregate differs from 0 rests on "
         "this one), and the probability of improvement P(method > none) averaged over "
-        f"the {over} (ties count one half), as in the rliable protocol, over the {over} "
-        "with at least 3 seeds of both; its interval is per method."
+        f"the {over} (ties count one half), as in the rliable protocol (its interval "
+        "resamples each method's runs independently, as rliable does), over the "
+        f"{over} with at least 3 seeds of both; its interval is per method."
     )
 
 

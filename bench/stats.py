@@ -183,28 +183,34 @@ def stratified_bootstrap(
 ) -> Aggregate:
     """Aggregate of method - baseline over datasets. `per_dataset` maps a dataset to the
     (method, baseline) scores of the seeds both ran, paired by position. Each replicate
-    resamples the seeds within every dataset (stratified), keeping the pairs together.
+    resamples the seeds within every dataset (stratified), keeping the pairs together for
+    the mean difference; the probability of improvement compares unpaired runs, so, as
+    rliable does, its replicate resamples the baseline's runs independently of the
+    method's.
     `corrected_alpha` adds the mean's interval at that level from the same replicates
     (e.g. alpha / m, Bonferroni over m methods)."""
     names = sorted(per_dataset)
     rng = np.random.default_rng(seed)
+    baseline_rng = np.random.default_rng([seed, 1])  # the baseline's own resamples (PoI)
 
-    def statistic(samples: dict[str, np.ndarray]) -> tuple[float, float]:
+    def statistic(
+        samples: dict[str, np.ndarray], baseline_samples: dict[str, np.ndarray]
+    ) -> tuple[float, float]:
         diffs = [per_dataset[d][0][samples[d]] - per_dataset[d][1][samples[d]] for d in names]
         poi = [
-            probability_of_improvement(per_dataset[d][0][samples[d]], per_dataset[d][1][samples[d]])
+            probability_of_improvement(
+                per_dataset[d][0][samples[d]], per_dataset[d][1][baseline_samples[d]]
+            )
             for d in names
         ]
         return float(np.mean([d.mean() for d in diffs])), float(np.mean(poi))
 
+    def resample(generator: np.random.Generator) -> dict[str, np.ndarray]:
+        return {d: generator.integers(0, len(full[d]), len(full[d])) for d in names}
+
     full = {d: np.arange(len(per_dataset[d][0])) for d in names}
-    mean, poi = statistic(full)
-    boot = np.array(
-        [
-            statistic({d: rng.integers(0, len(full[d]), len(full[d])) for d in names})
-            for _ in range(reps)
-        ]
-    )
+    mean, poi = statistic(full, full)
+    boot = np.array([statistic(resample(rng), resample(baseline_rng)) for _ in range(reps)])
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
     corrected: tuple[float | None, float | None] = (None, None)
     if corrected_alpha is not None:

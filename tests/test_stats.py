@@ -115,3 +115,27 @@ def test_only_pairs_beyond_the_critical_difference_are_named():
     text = separated_pairs(ranks, critical_difference=2.5)
     assert "`a` (1.20) ranks above `c` (4.00)" in text and "`b`" not in text
     assert separated_pairs(ranks, critical_difference=3.0).startswith("- No pair")
+
+
+def test_probability_of_improvement_interval_resamples_each_methods_runs_independently():
+    """rliable's interval: x's and y's runs resampled apart. Resampling the same seed
+    indices for both (a paired bootstrap) gives a narrower interval when the seeds
+    share variance; the suite's interval must be the wider, rliable one."""
+    rng = np.random.default_rng(3)
+    data = {}
+    for d in ("a", "b", "c"):
+        seed_effect = rng.normal(0, 5, 5)  # shared by both methods of a seed
+        base = 70 + seed_effect
+        data[d] = (base + 0.3 + rng.normal(0, 0.2, 5), base)
+    agg = stratified_bootstrap(data, reps=2000)
+    joint = []
+    boot = np.random.default_rng(0)
+    for _ in range(2000):
+        idx = {d: boot.integers(0, 5, 5) for d in data}
+        joint.append(
+            np.mean(
+                [probability_of_improvement(x[idx[d]], y[idx[d]]) for d, (x, y) in data.items()]
+            )
+        )
+    joint_width = np.percentile(joint, 97.5) - np.percentile(joint, 2.5)
+    assert agg.p_improvement_high - agg.p_improvement_low > 1.3 * joint_width
