@@ -207,7 +207,7 @@ def train_and_evaluate(
             {
                 "test": test,
                 "validation": selector.validation,
-                "best_epoch": selector.epoch,
+                "tested_epoch": selector.epoch,
                 "curves": curves,
                 "ood": ood,
             }

@@ -104,7 +104,7 @@ class OODScores:
 class Metrics:
     test: Scores  # with held-out classes: of the in-distribution test examples
     validation: Scores  # of the tested epoch
-    best_epoch: int  # the tested epoch (1-based)
+    tested_epoch: int  # the tested epoch (1-based)
     curves: tuple[EpochPoint, ...]
     ood: OODScores | None = None  # only when classes were held out
 
@@ -114,7 +114,7 @@ class Metrics:
         return cls(
             Scores(**_known(Scores, data["test"])),
             Scores(**_known(Scores, data["validation"])),
-            int(data["best_epoch"]),
+            int(data["tested_epoch"] if "tested_epoch" in data else data["best_epoch"]),
             tuple(EpochPoint(**_known(EpochPoint, p)) for p in data["curves"]),
             None if ood is None else OODScores(**_known(OODScores, ood)),
         )

@@ -129,7 +129,7 @@ def fake_result(
             {
                 "test": scores,
                 "validation": scores,
-                "best_epoch": 1,
+                "tested_epoch": 1,
                 "curves": [{"epoch": 1, "train_loss": 0.5, "val_accuracy": acc, "val_nll": 0.5}],
             }
         ),

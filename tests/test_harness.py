@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bench.config import TrainSettings
-from bench.harness import train_and_evaluate
+from bench.harness import EpochSelector, train_and_evaluate
 from bench.method_api import StepOutput
 from bench.registry import create_method
 from bench.training import Diverged, build_optimizer
@@ -46,11 +46,27 @@ def test_same_seed_same_numbers_different_seed_different_numbers():
     assert a.metrics.curves != c.metrics.curves
 
 
-def test_best_epoch_is_chosen_on_validation():
+@pytest.mark.parametrize("selection,tested", [("best-val", 2), ("last", 3)])
+def test_the_tested_epoch_and_its_weights_follow_the_selection(selection, tested):
+    """Validation accuracy 0.5, 0.8, 0.7 over three epochs: best-val tests epoch 2 (with
+    its weights restored), last tests epoch 3."""
+    model = torch.nn.Linear(1, 1)
+    selector = EpochSelector(selection, 3)
+    for epoch, accuracy in enumerate([0.5, 0.8, 0.7], start=1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        selector.offer(epoch, {"accuracy": accuracy}, model)
+    selector.restore(model)
+    assert selector.epoch == tested
+    assert selector.validation["accuracy"] == [0.5, 0.8, 0.7][tested - 1]
+    assert model.weight.item() == tested
+
+
+def test_the_record_names_the_tested_epoch():
     result = train()
     curves = result.metrics.curves
     best = max(range(len(curves)), key=lambda i: (curves[i].val_accuracy, -i))
-    assert result.metrics.best_epoch == best + 1
+    assert result.metrics.tested_epoch == best + 1
     assert result.metrics.validation.accuracy == curves[best].val_accuracy
 
 

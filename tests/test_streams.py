@@ -81,5 +81,5 @@ def test_a_mixing_method_does_move_the_result():
 def test_last_epoch_selection_tests_the_last_epoch():
     settings = TrainSettings(epochs=3, batch_size=16, lr=2e-3, warmup_ratio=0.1, selection="last")
     result = train("none", settings=settings)
-    assert result.metrics.best_epoch == 3
+    assert result.metrics.tested_epoch == 3
     assert result.metrics.validation.accuracy == (result.metrics.curves[-1].val_accuracy)
