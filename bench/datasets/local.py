@@ -21,7 +21,7 @@ def _pick(columns: list[str], candidates: tuple[str, ...], what: str, path: Path
             return name
     raise UserError(
         f"{path}: no {what} column (looked for {', '.join(candidates)}; "
-        f"found {', '.join(columns) or 'none'}); rename the column"
+        f"found {', '.join(repr(c) for c in columns) or 'none'}); rename the column"
     )
 
 
