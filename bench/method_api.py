@@ -284,10 +284,11 @@ def options_as_items(options: MethodOptions) -> tuple[tuple[str, Any], ...]:
     """Sorted (name, value) pairs of every option, defaults included, for the run spec; a
     late option (`Options.late_options`) only where it differs from its default."""
     defaults = type(options)()
+    late = getattr(options, "late_options", ())  # options need not derive MethodOptions
     return tuple(
         sorted(
             (name, value)
             for name, value in dataclasses.asdict(options).items()
-            if name not in options.late_options or value != getattr(defaults, name)
+            if name not in late or value != getattr(defaults, name)
         )
     )

@@ -119,7 +119,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         ok=ok,
         cells=cell_intervals(cells_ok),
         accuracy=summary(ok),
-        differences=differences(ok),
+        differences=study_differences(ok),
         ece=summary(ok, "ece", scale=1),
         ood=ood_summary(ok) if has_ood else pd.DataFrame(),
         auroc_differences=differences(ok, metric="auroc") if has_ood else pd.DataFrame(),
@@ -134,6 +134,23 @@ def cell_order(ok: pd.DataFrame) -> list[str]:
     cells = ok.drop_duplicates("dataset")
     cells = cells.assign(noisy=cells.condition != CLEAN)
     return cells.sort_values(["base_dataset", "noisy", "series", "x"]).dataset.tolist()
+
+
+def study_differences(ok: pd.DataFrame) -> pd.DataFrame:
+    """Paired differences to none per cell, Holm over the study's own cells only. The
+    clean cells borrowed from the main reference are listed as that reference (`family`
+    "main"), without a Holm p of their own: the main table tests them."""
+    own = differences(ok[ok.condition != CLEAN]).assign(family="study")
+    clean = ok[ok.condition == CLEAN]
+    if clean.empty:
+        return own
+    reference = differences(clean).assign(p_holm=None, significant=False, family="main")
+    return pd.concat([reference, own], ignore_index=True)
+
+
+def own_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a study's difference table that its Holm family covers."""
+    return table[table.family == "study"] if "family" in table else table
 
 
 def pooled(ok: pd.DataFrame) -> pd.DataFrame:

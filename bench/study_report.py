@@ -22,7 +22,7 @@ from bench.report_text import (
     wide_cells,
 )
 from bench.stats import ALPHA
-from bench.study_analysis import StudyAnalysis, analyse_study, study_blocks
+from bench.study_analysis import StudyAnalysis, analyse_study, own_cells, study_blocks
 
 STUDY_TEXT = {
     "label-noise": (
@@ -119,7 +119,7 @@ def study_claims(a: StudyAnalysis) -> list[str]:
     lines = ["### What the data support", ""]
     if a.differences.empty:
         return lines + ["No method was run next to `none` on the same seeds.", ""]
-    lines += per_dataset_claims(a.differences, cell="dataset and condition")
+    lines += per_dataset_claims(own_cells(a.differences), cell="dataset and condition")
     if not a.pooled.empty:
         lines += aggregate_claims(a.pooled, over=POOLED_OVER)
         lines.append(
@@ -139,7 +139,7 @@ def study_claims(a: StudyAnalysis) -> list[str]:
                 a.auroc_differences, cell="dataset", metric="AUROC points"
             )
         ]
-    tested = a.differences.dropna(subset=["mde"])
+    tested = own_cells(a.differences).dropna(subset=["mde"])
     if not tested.empty:
         low, high = tested.seeds.min(), tested.seeds.max()
         lines.append(
@@ -151,7 +151,8 @@ def study_claims(a: StudyAnalysis) -> list[str]:
 
 
 def study_tables(a: StudyAnalysis) -> list[str]:
-    n = int(a.differences.p.notna().sum()) if not a.differences.empty else 0
+    n = int(own_cells(a.differences).p.notna().sum()) if not a.differences.empty else 0
+    borrowed = not a.differences.empty and (a.differences.get("family") == "main").any()
     lines = [
         "### Test accuracy (%) per condition",
         "",
@@ -167,7 +168,13 @@ def study_tables(a: StudyAnalysis) -> list[str]:
             "### Difference to `none` (accuracy points)",
             "",
             f"Paired by seed within each dataset · condition; Holm over the {n} tests of "
-            f"this table; `*` marks p (Holm) < {ALPHA}.",
+            f"this study's own cells; `*` marks p (Holm) < {ALPHA}."
+            + (
+                " The clean cells are the main reference, shown for comparison: they are "
+                "tested, and Holm-adjusted, in the main table (p (Holm) n/a here)."
+                if borrowed
+                else ""
+            ),
             "",
             tabulate(
                 difference_rows(a.differences, a.cell_order),
