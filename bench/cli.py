@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from bench import harness
 from bench.config import NOISE_KINDS, OPTIMIZERS, PROFILES, SELECTIONS, RunSpec, TrainSettings
 from bench.datasets.regimes import held_out_classes
@@ -379,20 +381,24 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 
 SLOW_BF16_WARNING = (
-    "warning: this CPU has no bf16 matrix instructions (AVX-512 BF16 or AMX): bf16 runs "
-    "will be slower than fp32 here; add --precision fp32 (its records form their own block)"
+    "warning: this device has no fast bf16 (a CPU without AVX-512 BF16 or AMX, or a GPU "
+    "before Ampere): bf16 runs, the quick profile's default, will be slow here; use "
+    "--profile quick-fp32 or --precision fp32 (their records form their own block)"
 )
+
+
+def bf16_fast(device) -> bool:
+    """Whether bf16 matmuls run natively on `device` (unknown counts as fast)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    return cpu_bf16_fast() is not False
 
 
 def check_before_training(plan: Plan, runtime: harness.Runtime, registry: DatasetRegistry) -> None:
     """Every check that needs the device, the model or the data, before the first run:
     a bad device, model, method option or dataset fails here with exit 2, nothing written."""
     device = runtime.torch_device()  # --device cuda without CUDA
-    if (
-        device.type == "cpu"
-        and any(spec.settings.precision == "bf16" for spec in plan.todo)
-        and cpu_bf16_fast() is False
-    ):
+    if any(spec.settings.precision == "bf16" for spec in plan.todo) and not bf16_fast(device):
         print(SLOW_BF16_WARNING, file=sys.stderr, flush=True)
     encoder, _, _ = runtime.backbone(plan.todo[0].model)
     check_methods_fit_model(plan.todo, encoder)  # depth, family

@@ -27,7 +27,7 @@ class Study:
     datasets: tuple[str, ...]
     conditions: tuple[dict[str, Any], ...]
     seeds: tuple[int, ...] = (0, 1, 2)
-    profile: str = "quick"
+    profile: str = "quick-fp32"  # the studies run before the bf16 quick profile
     note: str = ""
 
     @property

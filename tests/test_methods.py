@@ -445,3 +445,29 @@ def test_contract_every_registered_method_trains(name):
     realised = result.mixing.mean_one_minus_lambda
     assert (realised == 0) if not method_class(name).mixes else (0 < realised <= 0.5)
     assert all(not m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 0.3])
+def test_smooth_is_cross_entropy_against_label_smoothed_targets(epsilon):
+    model = tiny_classifier().eval()
+    batch, labels = toy_batch()
+    out = create_method("smooth", {"epsilon": epsilon}).training_step(
+        model, batch, labels, np.random.default_rng(0)
+    )
+    log_p = F.log_softmax(out.logits, -1)
+    targets = torch.full_like(log_p, epsilon / 3)
+    targets[torch.arange(5), labels] += 1 - epsilon  # 3 classes
+    torch.testing.assert_close(out.loss, -(targets * log_p).sum(-1).mean())
+    assert out.lam == 1.0
+
+
+def test_smooth_at_epsilon_zero_is_none():
+    model = tiny_classifier().eval()
+    batch, labels = toy_batch()
+    out = create_method("smooth", {"epsilon": 0.0}).training_step(
+        model, batch, labels, np.random.default_rng(0)
+    )
+    logits, loss = plain(model, batch, labels)
+    assert torch.equal(out.logits, logits) and torch.equal(out.loss, loss)
+    with pytest.raises(UserError, match="epsilon"):
+        create_method("smooth", {"epsilon": "1"})

@@ -81,6 +81,11 @@ def test_report_tables_have_the_expected_values(results, tmp_path):
 
     agg = pd.read_csv(out / "aggregate.csv").set_index("method")
     assert agg.loc["word", "mean"] == pytest.approx((20.0 - 5.0) / 2)
+    # the t-interval the bootstrap is judged against: over seeds of the dataset-averaged
+    # difference (ds-a: +20, +15, +25; ds-b: -5, -10, 0)
+    per_seed = [7.5, 2.5, 12.5]
+    low, _ = stats.t.interval(0.95, 2, loc=np.mean(per_seed), scale=stats.sem(per_seed))
+    assert agg.loc["word", "t_low"] == pytest.approx(low)
 
     cost = pd.read_csv(out / "cost.csv").set_index("method")
     assert cost.loc["word", "train_time_x"] == pytest.approx(1.2)
@@ -192,3 +197,26 @@ def test_degenerate_means_not_a_working_classifier_not_few_classes():
     label = np.array([0] * 14 + [1] * 6)
     pred = np.array([0] * 14 + [1, 0, 0, 0, 0, 0])  # 75% against 70%
     assert degenerate_run(pred, label)
+
+
+def test_ece_and_nll_get_the_paired_test_and_a_claim_only_when_holm_carries_it(tmp_path):
+    import dataclasses
+
+    store = Store(tmp_path / "results")
+    ece = {"none": [0.10, 0.12, 0.11, 0.13, 0.10], "word": [0.05, 0.06, 0.05, 0.08, 0.04]}
+    for method, values in ece.items():
+        for seed, value in enumerate(values):
+            res = result(0.7 + 0.01 * seed, 10.0)
+            test = dataclasses.replace(res.metrics.test, ece=value, nll=0.5 + 0.001 * seed)
+            res = dataclasses.replace(res, metrics=dataclasses.replace(res.metrics, test=test))
+            store.write(fake_record(spec(method, "ds-a", seed), result=res))
+    out = tmp_path / "r"
+    text = write_report(store, out).read_text()
+    diff = pd.read_csv(out / "ece_difference_to_none.csv").set_index("method")
+    diffs = 100 * (np.array(ece["word"]) - np.array(ece["none"]))
+    assert diff.loc["word", "diff"] == pytest.approx(diffs.mean())
+    assert diff.loc["word", "p_holm"] == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
+    assert f"`word` is below `none` on ds-a: {diffs.mean():+.2f} ECE points (x 100)" in text
+    # NLL is the same for both methods on every seed: no test, no claim
+    assert "### NLL difference to `none`" in text
+    assert "NLL points (x 100) (95% CI" not in text
