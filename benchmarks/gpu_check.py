@@ -1,7 +1,7 @@
 """Measure the suite's training step on a GPU machine that has only torch and transformers.
 
     PYTHONPATH=. python3 benchmarks/gpu_check.py                 # BERT-base shape, CUDA
-    PYTHONPATH=. python3 benchmarks/gpu_check.py --device cpu --tiny   # a dry run in seconds
+    PYTHONPATH=. python3 benchmarks/gpu_check.py --device cpu --tiny   # a dry run, under a minute
 
 No install, no `datasets`, no model download, no network: the encoder is randomly
 initialised with the BERT-base shape (12 layers, hidden 768; time and memory do not depend on
@@ -330,13 +330,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--tiny", action="store_true", help="a tiny encoder (a dry run)")
-    parser.add_argument("--budget-s", type=float, default=420.0)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    parser.add_argument("--precision-steps", type=int, default=30)
+    parser.add_argument("--budget-s", type=float, help="default 420 (--tiny: 50)")
+    parser.add_argument("--steps", type=int, help="timed steps per measurement (20; --tiny: 2)")
+    parser.add_argument("--precision-steps", type=int, help="default 30 (--tiny: 3)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--methods", nargs="+", default=None, help="default: every method")
     parser.add_argument("--peak-tflops", type=float, help="peak dense bf16 TFLOPS of the device")
     args = parser.parse_args(argv)
+    for name, full, tiny in (
+        ("budget_s", 420.0, 50.0),
+        ("steps", 20, 2),
+        ("precision_steps", 30, 3),
+    ):
+        if getattr(args, name) is None:  # a dry run is small unless told otherwise
+            setattr(args, name, tiny if args.tiny else full)
     check = Check(args, torch.device(args.device))
     name = torch.cuda.get_device_name(check.device) if check.device.type == "cuda" else "cpu"
     check.emit(
