@@ -294,6 +294,7 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
             held_out_classes=dataset.held_out,
             noisy_labels=0 if dataset.noise is None else dataset.noise.changed,
             noise_fingerprint=None if dataset.noise is None else dataset.noise.fingerprint,
+            revision=dataset.revision,
         ),
         model=ModelInfo(
             name=resolved.name,

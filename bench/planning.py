@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench.config import PROFILE_SEEDS, RunSpec, TrainSettings, profile_settings
+from bench.datasets.hub import LOCAL_COPY_HINT
 from bench.datasets.registry import DatasetRegistry
 from bench.errors import UserError
 from bench.method_api import options_as_items
@@ -116,9 +117,11 @@ def resolve_datasets(
                 else:
                     unavailable[entry.name] = reason
             continue
-        reason = registry.get(name).availability()
+        entry = registry.get(name)
+        reason = entry.availability()
         if reason is not None:
-            raise UserError(f"dataset {name!r} cannot be loaded here: {reason}")
+            hint = f"; {LOCAL_COPY_HINT.format(name=name)}" if entry.kind == "hub" else ""
+            raise UserError(f"dataset {name!r} cannot be loaded here: {reason}{hint}")
         chosen.append(name)
     return list(dict.fromkeys(chosen)), unavailable
 

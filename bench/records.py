@@ -153,6 +153,7 @@ class DataInfo:
     held_out_classes: list[str] = field(default_factory=list)
     noisy_labels: int = 0  # training labels changed by the label-noise regime
     noise_fingerprint: str | None = None  # sha256 of the (index, new label) pairs
+    revision: str | None = None  # hub datasets loaded from a non-default revision
 
 
 @dataclass(frozen=True)

@@ -207,23 +207,55 @@ def test_end_to_end_same_spec_same_numbers(tmp_path):
 
 @pytest.mark.e2e
 def test_end_to_end_lambda_one_reproduces_none(tmp_path):
-    """Common random numbers through the real CLI: tmix with alpha 1e-9 draws permutations
-    and layers every step but lambda is exactly 1, so it must equal `none` bit for bit."""
+    """Common random numbers through the real CLI: tmix and word with alpha 1e-9 draw
+    permutations (and layers) every step but lambda is exactly 1, so each must equal
+    `none` bit for bit (word's union mask applies only where a partner contributes)."""
     args = [
-        *("--methods", "none", "tmix", "--opt", "tmix.alpha=1e-9"),
+        *("--methods", "none", "tmix", "word", "--opt", "tmix.alpha=1e-9"),
+        *("--opt", "word.alpha=1e-9"),
         *("--datasets", "rt-polarity", "--profile", "smoke", "--epochs", "2"),
         *("--train-size", "32", "--results-dir", str(tmp_path), "--no-progress", "--no-report"),
     ]
     done = cli(*args)
     assert done.returncode == 0, done.stderr[-2000:]
-    plain, inert = (
+    plain, *inert = (
         load_record(next((tmp_path / "runs" / "rt-polarity" / m).glob("*.json"))).result
-        for m in ("none", "tmix")
+        for m in ("none", "tmix", "word")
     )
-    assert inert.mixing.share_mixing_steps == 0.0
-    assert plain.predictions.to_dict() == inert.predictions.to_dict()
-    assert plain.metrics.test.nll == inert.metrics.test.nll
-    assert plain.metrics.curves == inert.metrics.curves
+    for method in inert:
+        assert method.mixing.share_mixing_steps == 0.0
+        assert plain.predictions.to_dict() == method.predictions.to_dict()
+        assert plain.metrics.test.nll == method.metrics.test.nll
+        assert plain.metrics.curves == method.metrics.curves
+
+
+@pytest.mark.e2e
+def test_end_to_end_a_script_based_hub_dataset_loads_from_parquet_and_says_so(
+    tmp_path, monkeypatch
+):
+    """A stand-in hub: the first load refuses the loading script, the parquet revision
+    answers; the run finishes and its record names the revision."""
+    import datasets
+
+    from bench.datasets import hub as datasets_hub
+    from tests.test_data import REFUSAL, hub_fixture
+
+    fixture = hub_fixture("text", "coarse_label", ("train", "test"), 6, size=120)
+    revisions = []
+
+    def fake_load_dataset(*args, revision=None):
+        revisions.append(revision)
+        if revision is None:
+            raise REFUSAL
+        return fixture
+
+    monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: None)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    args = ["--datasets", "trec6", "--methods", "none", "--profile", "smoke", "--no-report"]
+    assert main([*args, "--no-progress", "--results-dir", str(tmp_path)]) == 0
+    assert revisions == [None, "refs/convert/parquet"]  # loaded once per process
+    (path,) = (tmp_path / "runs").rglob("*.json")
+    assert load_record(path).result.data.revision == "refs/convert/parquet"
 
 
 @pytest.mark.parametrize(

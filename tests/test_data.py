@@ -85,14 +85,18 @@ def test_stratified_sample_keeps_proportions():
 
 
 def hub_fixture(
-    text_col="text", label_col="label", splits=("train", "validation", "test"), num_labels=2
+    text_col="text",
+    label_col="label",
+    splits=("train", "validation", "test"),
+    num_labels=2,
+    size=20,
 ):
     import datasets
 
     feature = datasets.ClassLabel(num_classes=num_labels)
     out = {}
     for s, split in enumerate(splits):
-        n = 20 + s
+        n = size + s
         out[split] = datasets.Dataset.from_dict(
             {
                 text_col: [f"{split} example {i}" for i in range(n)],
@@ -198,3 +202,71 @@ def test_local_name_colliding_with_registered_dataset(tmp_path):
 def test_unknown_dataset_suggests():
     with pytest.raises(UserError, match="Did you mean 'r52'"):
         build_registry().get("r53")
+
+
+# ---------------------------------------------------------------- hub, script-based repositories
+
+REFUSAL = RuntimeError(
+    "Dataset scripts are no longer supported, but found trec.py\nmore detail on a second line"
+)
+
+
+def trec_source():
+    return {s.name: s for s in datasets_hub.HUB_SOURCES}["trec6"]
+
+
+def test_a_refused_loading_script_is_retried_once_from_the_parquet_conversion():
+    source = trec_source()
+    fixture = hub_fixture(source.text_column, source.label_column, ("train", "test"), 6)
+    calls = []
+
+    def fake_load_dataset(*args, **kwargs):
+        calls.append((args, kwargs))
+        if kwargs.get("revision") != datasets_hub.PARQUET_REVISION:
+            raise REFUSAL
+        return fixture
+
+    data = datasets_hub.load_from_hub(source, fake_load_dataset)
+    assert calls == [
+        ((source.path,), {}),
+        ((source.path,), {"revision": "refs/convert/parquet"}),
+    ]
+    assert data.revision == "refs/convert/parquet" and "refs/convert/parquet" in data.source
+    assert len(data.test) == len(fixture["test"])
+
+
+def test_a_second_failure_is_one_line_naming_both_tries_and_the_local_copy():
+    def fake_load_dataset(*args, **kwargs):
+        if "revision" in kwargs:
+            raise FileNotFoundError("no parquet files\nsecond line")
+        raise REFUSAL
+
+    with pytest.raises(UserError) as info:
+        datasets_hub.load_from_hub(trec_source(), fake_load_dataset)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "loading script" in message and "refs/convert/parquet" in message
+    assert "FileNotFoundError: no parquet files" in message
+    assert "--data-dir DIR with DIR/trec6/{train,validation,test}.csv" in message
+
+
+def test_other_hub_errors_are_not_retried():
+    calls = []
+
+    def fake_load_dataset(*args, **kwargs):
+        calls.append(kwargs)
+        raise ConnectionError("read timed out")
+
+    with pytest.raises(ConnectionError):
+        datasets_hub.load_from_hub(trec_source(), fake_load_dataset)
+    assert calls == [{}]
+
+
+def test_offline_the_hub_error_is_one_line_with_the_local_copy(capsys, tmp_path, monkeypatch):
+    from bench.cli import main
+
+    monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
+    code = main(["--datasets", "sst2", "--methods", "none", "--results-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "hub unreachable" in err and "--data-dir DIR with DIR/sst2/" in err

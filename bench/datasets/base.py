@@ -50,6 +50,7 @@ class TextDataset:
     ood_test: TextSplit | None = None  # test examples of the held-out classes (label -1)
     held_out: list[str] = field(default_factory=list)  # names of the held-out classes
     noise: LabelNoise | None = None
+    revision: str | None = None  # hub datasets: the revision loaded, when not the default
 
     @property
     def num_labels(self) -> int:

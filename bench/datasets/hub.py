@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from bench.datasets.base import DatasetEntry, TextDataset, TextSplit, carve_validation
+from bench.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ HUB_SOURCES = [
     # is the validation set.
     HubSource(
         "sst2",
-        "glue",
+        "nyu-mll/glue",  # formerly "glue" (the hub moved it under an organisation)
         "sst2",
         2,
         text_column="sentence",
@@ -117,12 +119,49 @@ def hub_reachable(timeout: float = 3.0) -> str | None:
     return None
 
 
+PARQUET_REVISION = "refs/convert/parquet"  # the hub's automatic parquet conversion
+SCRIPT_REFUSAL = "Dataset scripts are no longer supported"  # datasets >= 4
+LOCAL_COPY_HINT = (
+    "or use a local copy: --data-dir DIR with DIR/{name}/{{train,validation,test}}.csv "
+    "(README: 'Hub datasets without a network')"
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def load_from_hub(source: HubSource, load_dataset: Any) -> TextDataset:
+    """`load_dataset` on the source; a repository that still carries a loading script
+    (refused by `datasets` >= 4) is retried once from its parquet conversion. The dataset
+    says which revision it came from. A second failure is one line naming both tries."""
+    args = (source.path, source.config) if source.config else (source.path,)
+    try:
+        return convert(load_dataset(*args), source)
+    except Exception as exc:  # noqa: BLE001 - only the script refusal is retried
+        if SCRIPT_REFUSAL not in str(exc):
+            raise
+        refusal = exc
+    try:
+        loaded = load_dataset(*args, revision=PARQUET_REVISION)
+    except Exception as exc:  # noqa: BLE001 - reported as one line with the fix
+        raise UserError(
+            f"dataset {source.name!r} ({source.path}): the hub refused its loading script "
+            f"({_first_line(refusal)}) and its parquet conversion ({PARQUET_REVISION}) "
+            f"failed too ({_first_line(exc)}); " + LOCAL_COPY_HINT.format(name=source.name)
+        ) from None
+    dataset = convert(loaded, source)
+    return dataclasses.replace(
+        dataset, source=f"{dataset.source}, revision {PARQUET_REVISION}", revision=PARQUET_REVISION
+    )
+
+
 def _loader(source: HubSource):
     def load() -> TextDataset:
         import datasets
 
-        args = (source.path, source.config) if source.config else (source.path,)
-        return convert(datasets.load_dataset(*args), source)
+        return load_from_hub(source, datasets.load_dataset)
 
     return load
 
