@@ -70,6 +70,8 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 val_accuracy=res.metrics.validation.accuracy,
                 train_seconds=res.cost.train_seconds,
                 median_step_seconds=res.cost.median_step_seconds,
+                steps=res.cost.steps,
+                activation_mb=res.cost.activation_mb,
                 examples_per_second=res.cost.examples_per_second,
                 peak_memory_mb=res.cost.peak_memory_mb,
                 peak_memory_kind=res.cost.peak_memory_kind,
@@ -277,6 +279,11 @@ def cost(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
             "step_ms_median": 1000 * group.median_step_seconds.median(),
             "peak_memory_mb_median": group.peak_memory_mb.median(),
             "memory_kind": ",".join(sorted(set(group.peak_memory_kind.dropna()))),
+            # train time over steps x median step: above 1 when some steps are much slower
+            "step_skew": (group.train_seconds / (group.steps * group.median_step_seconds)).median(),
+            "activation_mb_median": group.activation_mb.median()
+            if "activation_mb" in group
+            else float("nan"),
         }
         if not pairs.empty:
             for name, column in (
@@ -284,6 +291,7 @@ def cost(ok: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
                 ("step_time_x", "median_step_seconds"),
                 ("examples_per_s_x", "examples_per_second"),
                 ("peak_memory_x", "peak_memory_mb"),
+                ("activation_x", "activation_mb"),
             ):
                 row[name] = (pairs[column] / pairs[f"{column}_base"]).median()
         rows.append(row)

@@ -352,8 +352,14 @@ def cost_section(a: BlockAnalysis) -> list[str]:
         "",
         "Medians over datasets and seeds of the ratio to `none` on the same dataset "
         "and seed; timings are compared only within one device. Train time excludes "
-        "evaluation. Peak memory is the CUDA peak allocated memory on GPUs and the "
-        "run's peak resident set (whole process, model included) on CPUs.",
+        "evaluation. *skew*: train time / (steps x median step), above 1 when a minority "
+        "of steps is much slower than the median (AMPLIFY on CPUs: steps whose 1 - lambda "
+        "is about 1e-9 make subnormal floats in the backward pass and run 1.5-2x slower; "
+        "`benchmarks/README.md`). *activation MB*: bytes autograd saves for backward in "
+        "a training step (the first), device-independent and what dominates GPU memory; "
+        "records made before it existed show n/a. Peak memory is the CUDA peak allocated "
+        "memory on GPUs and the run's peak resident set (whole process, model included) "
+        "on CPUs.",
         "",
     ]
     for device, group in a.cost.groupby("device"):
@@ -371,6 +377,9 @@ def cost_section(a: BlockAnalysis) -> list[str]:
                     fmt_x(r.get("train_time_x")),
                     fmt_x(r.get("step_time_x")),
                     fmt_x(r.get("examples_per_s_x")),
+                    f"{r.step_skew:.2f}",
+                    fmt_mb(r.get("activation_mb_median")),
+                    fmt_x(r.get("activation_x")),
                     f"{r.peak_memory_mb_median:.0f}",
                     fmt_x(r.get("peak_memory_x")),
                 ]
@@ -382,11 +391,18 @@ def cost_section(a: BlockAnalysis) -> list[str]:
             "train time x",
             "step time x",
             "examples/s x",
+            "skew",
+            "activation MB",
+            "activation x",
             "peak MB",
             "peak memory x",
         ]
         lines += [f"Device: {device}", "", tabulate(rows, headers=headers, tablefmt="github"), ""]
     return lines
+
+
+def fmt_mb(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:.1f}"
 
 
 def other_metrics_section(a: BlockAnalysis) -> list[str]:

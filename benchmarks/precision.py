@@ -8,7 +8,9 @@
   fp32 / bf16 x adamw / adamw-fused, interleaved round by round, relative to fp32 + adamw,
   and the share of the matmul peak each reaches (FLOPs of the step / time / peak);
 - eval: inference throughput fp32 against bf16 (batch 128);
-- profile: torch.profiler self CPU time of one setting's steps by operator group.
+- profile: torch.profiler self CPU time of one setting's steps by operator group;
+- denormal: AMPLIFY's steps whose 1 - lambda is tiny (1e-13..1e-7) against its other steps,
+  with and without torch.set_flush_denormal (subnormal floats in the backward pass).
 """
 
 from __future__ import annotations
@@ -88,6 +90,39 @@ def group_of(name: str) -> str:
         if any(f in lowered for f in fragments):
             return group
     return "other"
+
+
+def denormal_figure(encoder, steps: int, device: torch.device) -> None:
+    """AMPLIFY on short texts (amazon-cr), fp32, its own lambda stream: median time of the
+    steps that mix with a tiny weight against the others, flush-to-zero off and on."""
+    from bench.streams import numpy_stream
+
+    data = load_dataset_cached(build_registry().get("amazon-cr"))
+    runtime_tokenizer = Runtime(device="cpu").backbone("minilm-l6")[1]
+    encoded = encode(data.train, runtime_tokenizer, PROFILES["quick-fp32"].max_length)
+    order = train_batches(len(encoded), 16, np.random.default_rng(0))
+    batches = [collate(encoded, next(order), 0, device) for _ in range(steps)]
+    for flush in (False, True):
+        torch.set_flush_denormal(flush)
+        torch.manual_seed(0)
+        model = Classifier(copy.deepcopy(encoder), data.num_labels).train()
+        run = Trainer(model, create_method("amplify"), PROFILES["quick-fp32"], device, 10_000)
+        rng = numpy_stream(0, "method")
+        tiny, other = [], []
+        for index, (batch, labels) in enumerate(batches):
+            start = time.perf_counter()
+            out = run.step(batch, labels, rng)
+            seconds = time.perf_counter() - start
+            if index >= 2:
+                (tiny if 0 < 1 - out.lam < 1e-7 else other).append(seconds)
+        emit(
+            "denormal",
+            flush_denormal=flush,
+            tiny_mix_steps=len(tiny),
+            tiny_mix_median_s=round(statistics.median(tiny), 3) if tiny else None,
+            other_median_s=round(statistics.median(other), 3),
+        )
+    torch.set_flush_denormal(False)
 
 
 def main() -> None:
@@ -180,6 +215,9 @@ def main() -> None:
             bf16_seconds=round(results["bf16"], 2),
             speedup=round(results["fp32"] / results["bf16"], 2),
         )
+
+    if "denormal" in args.figures:
+        denormal_figure(encoder, args.steps + args.warmup, device)
 
     if "profile" in args.figures:
         for label in ("fp32+fused", "bf16+fused", "fp32", "bf16"):

@@ -89,6 +89,8 @@ def test_report_tables_have_the_expected_values(results, tmp_path):
 
     cost = pd.read_csv(out / "cost.csv").set_index("method")
     assert cost.loc["word", "train_time_x"] == pytest.approx(1.2)
+    # 12 s of training over 10 steps whose median is 0.1 s: the total is 12x the median's
+    assert cost.loc["word", "step_skew"] == pytest.approx(12.0)
 
     text = path.read_text()
     assert "**85.00 ± 5.00 (3)**" in text  # best on ds-a in bold
