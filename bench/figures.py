@@ -322,3 +322,49 @@ def draw_all(a: BlockAnalysis, out_dir: Path, suffix: str = "") -> Iterator[tupl
     yield f"calibration{suffix}", "Calibration: ECE per method and reliability diagram"
     training_curves(ok, present, out_dir, f"curves{suffix}")
     yield f"curves{suffix}", "Training curves: validation accuracy per epoch"
+
+
+def forest(rows: pd.DataFrame, label: str, out_dir: Path, name: str, xlabel: str) -> None:
+    """One horizontal interval per row (columns `label`, mean, low, high), a line at 0."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    ax.errorbar(
+        rows["mean"],
+        y,
+        xerr=[rows["mean"] - rows["low"], rows["high"] - rows["mean"]],
+        fmt="o",
+        color="black",
+        capsize=3,
+    )
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(y, rows[label])
+    ax.set_xlabel(xlabel)
+    _save(fig, out_dir, name)
+
+
+def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
+    """Per method (colour), the aggregate difference to none with its corrected interval in
+    each regime (rows)."""
+    regimes = list(dict.fromkeys(effects.regime))
+    methods = list(dict.fromkeys(effects.method))
+    colour = colours(methods)
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(regimes) * max(1, len(methods) / 3) + 1.5))
+    step = 0.8 / max(1, len(methods))
+    for i, method in enumerate(methods):
+        part = effects[effects.method == method].set_index("regime").reindex(regimes)
+        y = np.arange(len(regimes))[::-1] + 0.4 - (i + 0.5) * step
+        ax.errorbar(
+            part["mean"],
+            y,
+            xerr=[part["mean"] - part["low"], part["high"] - part["mean"]],
+            fmt="o",
+            color=colour[method],
+            label=method,
+            capsize=2,
+            ms=4,
+        )
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(np.arange(len(regimes))[::-1], regimes)
+    ax.set_xlabel("difference to none (accuracy points), Bonferroni-corrected 95% interval")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    _save(fig, out_dir, name)

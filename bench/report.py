@@ -14,6 +14,13 @@ from tabulate import tabulate
 from bench import figures
 from bench.analysis import CALIBRATION, BlockAnalysis, analyse_block, power_table, records_frame
 from bench.records import RunStatus
+from bench.report_answers import (
+    claims_section,
+    head_to_head_section,
+    primary,
+    regime_name,
+    summary_lines,
+)
 from bench.report_text import (
     DIFF_HEADERS,
     aggregate_caption,
@@ -28,7 +35,7 @@ from bench.report_text import (
 )
 from bench.stats import ALPHA
 from bench.store import Store
-from bench.study_report import study_sections
+from bench.study_report import analyse_studies, study_sections
 
 
 def write_report(store: Store, out_dir: Path) -> Path:
@@ -44,9 +51,6 @@ def write_report(store: Store, out_dir: Path) -> Path:
         f"`{store.root.name}/` alone; do not edit by hand.",
         "",
     ]
-    notes = store.root / "README.md"
-    if notes.is_file():  # the human note next to the results: the command that made them
-        lines += ["## About these results", "", notes.read_text().strip(), ""]
     if frame.empty:
         lines += ["No records yet.", ""]
     main = frame[frame.study == ""] if not frame.empty else frame
@@ -59,21 +63,33 @@ def write_report(store: Store, out_dir: Path) -> Path:
         if not main.empty
         else []
     )
-    for index, (_setting, model, block) in enumerate(blocks):
-        suffix = "" if len(blocks) == 1 else f"-{index}-{model}".replace("/", "_")
-        lines += render_block(block, out_dir, suffix)
-    if not frame.empty:
-        lines += study_sections(frame, out_dir)
+    analysed = [(block, analyse_block(block)) for _, _, block in blocks]
+    studies = analyse_studies(frame) if not frame.empty else []
+    named = [(regime_name(block), a) for block, a in analysed]
+    first = primary(named)
+    if first is not None:
+        lines += summary_lines(*first)
+        lines += claims_section(named, [a for _, a in studies], out_dir)
+        lines += head_to_head_section(*first, out_dir)
+    for index, (block, analysis) in enumerate(analysed):
+        suffix = "" if len(blocks) == 1 else f"-{index}-{block.model.iloc[0]}".replace("/", "_")
+        lines += render_block(block, analysis, out_dir, suffix)
+    lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
+    notes = store.root / "README.md"
+    if notes.is_file():  # the human note next to the results: the commands that made them
+        lines += ["## About these results: provenance, commands, run times", ""]
+        lines += [notes.read_text().strip(), ""]
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
 
 
-def render_block(block: pd.DataFrame, out_dir: Path, suffix: str) -> list[str]:
+def render_block(
+    block: pd.DataFrame, analysis: BlockAnalysis, out_dir: Path, suffix: str
+) -> list[str]:
     """The section of one (settings, model) block: tables, CSV/TeX files, figures."""
     lines = [f"## Model `{block.model.iloc[0]}`, profile {', '.join(sorted(set(block.profile)))}"]
     lines += [""] + provenance(block)
-    analysis = analyse_block(block)
     if analysis.ok.empty:
         return lines + ["No successful runs.", ""] + failed_section(block)
     write_tables(analysis, out_dir, suffix)

@@ -62,16 +62,20 @@ CURVES = {
 }
 
 
-def study_sections(frame: pd.DataFrame, out_dir: Path) -> list[str]:
-    """The markdown of every study block in `frame` (records_frame of all records)."""
+def analyse_studies(frame: pd.DataFrame) -> list[tuple[pd.DataFrame, StudyAnalysis]]:
+    """Every study block of `frame` (records_frame of all records) with its analysis."""
+    return [(block, analyse_study(study, block)) for study, _model, block in study_blocks(frame)]
+
+
+def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: Path) -> list[str]:
+    """The markdown of every analysed study block."""
     lines: list[str] = []
-    blocks = study_blocks(frame)
-    per_study = Counter(study for study, _, _ in blocks)
+    per_study = Counter(a.study for _, a in analysed)
     seen: Counter[str] = Counter()
-    for study, model, block in blocks:
+    for block, analysis in analysed:
+        study, model = analysis.study, analysis.model
         seen[study] += 1
         stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
-        analysis = analyse_study(study, block)
         title, text = STUDY_TEXT.get(study, (study, ""))
         lines += [f"## Study: {title} (model `{model}`)", "", text, "", CAVEAT, ""]
         lines += study_provenance(block)

@@ -1,0 +1,167 @@
+"""The seed paper's claims (AMPLIFY, arXiv 2309.12689), tested on the records: one verdict
+per claim, by a rule written here and in the report, over every regime the records cover.
+
+A regime is a main block (one model and training setting: the reference) or a study's
+pooled cells (label noise, low resource). Per claim and regime the evidence is one or more
+effects, each with a corrected 95% interval oriented so that > 0 favours the claim.
+
+Rule: *supported* when some interval lies above 0 and none below; *contradicted* when some
+lies below 0 and none above; *not supported* when every interval includes 0, or when the
+regimes disagree; *not tested here* when no regime has the data. Pure pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bench.stats import ALPHA, mean_interval, paired_mde
+
+SUPPORTED, CONTRADICTED = "supported", "contradicted"
+NOT_SUPPORTED, NOT_TESTED = "not supported", "not tested here"
+RULE = (
+    "A claim is *supported* when at least one corrected 95% interval (oriented so that "
+    "> 0 favours the claim) lies above 0 and none lies below; *contradicted* when at least "
+    "one lies below 0 and none above; *not supported* when every interval includes 0 or "
+    "the intervals disagree; *not tested here* when no regime has the data. A claim "
+    "against *the other* methods (C1, C2) is judged per method and holds only if it holds "
+    "against each: supported against every one, contradicted against any one."
+)
+UNIVERSAL = ("C1", "C2")  # claims over every other mixup: judged per compared method
+CLAIMS = {
+    "C1": "AMPLIFY reaches higher accuracy than the other mixup methods",
+    "C2": "AMPLIFY costs less computation than the other mixups, sentence mixup in particular",
+    "C3": "AMPLIFY limits the influence of noise in the samples (noisy labels or inputs)",
+    "C4": "AMPLIFY smooths labels: better calibrated (lower ECE) than no mixup",
+}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One piece of evidence: an effect in a regime with its corrected interval."""
+
+    regime: str
+    what: str  # e.g. "amplify - word, accuracy points"
+    mean: float
+    low: float
+    high: float
+    mde: float = float("nan")
+    against: str = ""  # the compared method, for claims judged per method
+
+
+@dataclass
+class Claim:
+    key: str
+    text: str
+    effects: list[Effect] = field(default_factory=list)
+    scope: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.key not in UNIVERSAL:
+            return verdict([(e.low, e.high) for e in self.effects])
+        return universal_verdict(
+            [
+                verdict([(e.low, e.high) for e in self.effects if e.against == against])
+                for against in dict.fromkeys(e.against for e in self.effects)
+            ]
+        )
+
+
+def universal_verdict(per_method: list[str]) -> str:
+    """Supported against every compared method, or contradicted against any one."""
+    if not per_method:
+        return NOT_TESTED
+    if CONTRADICTED in per_method:
+        return CONTRADICTED
+    if all(v == SUPPORTED for v in per_method):
+        return SUPPORTED
+    return NOT_SUPPORTED
+
+
+def verdict(intervals: list[tuple[float, float]]) -> str:
+    """The rule (see RULE) over intervals oriented so that > 0 favours the claim."""
+    usable = [(lo, hi) for lo, hi in intervals if not (np.isnan(lo) or np.isnan(hi))]
+    if not usable:
+        return NOT_TESTED
+    above = any(lo > 0 for lo, _ in usable)
+    below = any(hi < 0 for _, hi in usable)
+    if above and not below:
+        return SUPPORTED
+    if below and not above:
+        return CONTRADICTED
+    return NOT_SUPPORTED
+
+
+def effect(
+    regime: str, what: str, per_seed: np.ndarray, comparisons: int = 1, against: str = ""
+) -> Effect:
+    """Mean of a per-seed vector with its t-interval, Bonferroni over `comparisons`."""
+    per_seed = np.asarray(per_seed, dtype=float)
+    low, high = mean_interval(per_seed, alpha=ALPHA / max(1, comparisons))
+    sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
+    mde = paired_mde(sd, len(per_seed))
+    return Effect(regime, what, float(per_seed.mean()), low, high, mde, against)
+
+
+def per_seed_difference(
+    ok: pd.DataFrame, a: str, b: str, metric: str = "accuracy", scale: float = 100
+) -> np.ndarray:
+    """Per seed, the mean over the datasets both ran at every kept seed of a - b."""
+    part = ok[ok.method.isin([a, b])]
+    wide = part.pivot_table(index="seed", columns=["dataset", "method"], values=metric)
+    datasets = sorted(
+        {d for d, m in wide.columns if m == a} & {d for d, m in wide.columns if m == b}
+    )
+    if not datasets:
+        return np.array([])
+    diffs = pd.DataFrame({d: wide[(d, a)] - wide[(d, b)] for d in datasets}).dropna()
+    return scale * diffs.mean(axis=1).to_numpy()
+
+
+def mixup_methods(ok: pd.DataFrame, focus: str) -> list[str]:
+    """The methods that mix (their records' mean 1 - lambda is above 0), focus excluded."""
+    mixing = ok.groupby("method").mean_one_minus_lambda.median()
+    return sorted(m for m, v in mixing.items() if v > 0 and m != focus)
+
+
+def judge_claims(
+    blocks: list[tuple[str, pd.DataFrame]],
+    pooled: list[tuple[str, pd.DataFrame]],
+    focus: str = "amplify",
+) -> list[Claim]:
+    """`blocks`: (regime, ok runs of a main block); `pooled`: (regime, ok runs of a noisy
+    study's varied cells, `dataset` = dataset · condition). Returns C1-C4 with evidence."""
+    claims = {key: Claim(key, text) for key, text in CLAIMS.items()}
+    for regime, ok in blocks:
+        if focus not in set(ok.method):
+            continue
+        others = mixup_methods(ok, focus)
+        for other in others:  # C1: accuracy against every other mixup
+            diff = per_seed_difference(ok, focus, other)
+            if len(diff) >= 2:
+                claims["C1"].effects.append(
+                    effect(regime, f"{focus} - {other}, points", diff, len(others), other)
+                )
+        for other in others:  # C2: log step-time ratio other / focus, > 0: focus cheaper
+            log_ratio = per_seed_difference(
+                ok.assign(log_step=np.log(ok.median_step_seconds)), other, focus, "log_step", 1
+            )
+            if len(log_ratio) >= 2:
+                claims["C2"].effects.append(
+                    effect(
+                        regime, f"log step time {other} / {focus}", log_ratio, len(others), other
+                    )
+                )
+        if "none" in set(ok.method):  # C4: ECE none - focus (x 100), > 0: focus calibrated
+            diff = per_seed_difference(ok, "none", focus, "ece")
+            if len(diff) >= 2:
+                claims["C4"].effects.append(effect(regime, f"ECE none - {focus}, x 100", diff))
+    for regime, ok in pooled:  # C3: accuracy focus - none under noise
+        if {focus, "none"} <= set(ok.method):
+            diff = per_seed_difference(ok, focus, "none")
+            if len(diff) >= 2:
+                claims["C3"].effects.append(effect(regime, f"{focus} - none, points", diff))
+    return list(claims.values())

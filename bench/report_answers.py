@@ -1,0 +1,217 @@
+"""The first screen of the report: a three-line summary, the seed paper's claims tested
+(bench.claims) with the effect-vs-regime figure, and the head-to-head comparison of the
+focus method (bench.head_to_head) with its equivalence statements and forest plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from bench import figures
+from bench.analysis import BlockAnalysis
+from bench.claims import RULE, judge_claims
+from bench.head_to_head import FOCUS, MARGIN, head_to_head
+from bench.report_text import fmt_p
+from bench.study_analysis import CLEAN, StudyAnalysis
+
+NOISE_STUDIES = ("label-noise", "input-noise")  # the studies that bear on claim C3
+
+
+def regime_name(block: pd.DataFrame) -> str:
+    return f"reference ({', '.join(sorted(set(block.profile)))}, {block.model.iloc[0]})"
+
+
+def primary(main: list[tuple[str, BlockAnalysis]]) -> tuple[str, BlockAnalysis] | None:
+    """The main block with the most successful runs (ties: the later one)."""
+    usable = [(name, a) for name, a in main if not a.ok.empty]
+    return max(reversed(usable), key=lambda item: len(item[1].ok)) if usable else None
+
+
+def summary_lines(name: str, a: BlockAnalysis) -> list[str]:
+    ok = a.ok
+    settings = ok.record.iloc[0].spec.settings
+    agg = a.aggregates
+    above = agg[agg.corrected_low > 0].method.tolist() if not agg.empty else []
+    below = agg[agg.corrected_high < 0].method.tolist() if not agg.empty else []
+    focus = agg[agg.method == FOCUS] if not agg.empty else agg
+    focus_text = (
+        f" `{FOCUS}` - `none`: {focus['mean'].iloc[0]:+.2f} points "
+        f"[{focus.corrected_low.iloc[0]:+.2f}, {focus.corrected_high.iloc[0]:+.2f}]."
+        if not focus.empty
+        else ""
+    )
+    if above:
+        verdict = f"above `none`: {', '.join(above)}"
+    else:
+        verdict = "no method is above `none`"
+    if below:
+        verdict += f"; below it: {', '.join(below)}"
+    return [
+        "## Summary",
+        "",
+        f"- **Compared**: {', '.join(a.methods)} through one training harness, paired by "
+        f"seed, on {ok.dataset.nunique()} packaged stand-in datasets x "
+        f"{ok.seed.nunique()} seeds ({len(ok)} runs).",
+        f"- **Regime**, the {name}: {settings.train_size or 'all'} training examples, "
+        f"{settings.epochs} epochs of batch {settings.batch_size}, max length "
+        f"{settings.max_length}, {settings.precision}; a small encoder, a short schedule.",
+        f"- **Finding**: {verdict} (aggregate over datasets, Bonferroni-corrected "
+        f"bootstrap intervals).{focus_text} Sections below give every claim's test.",
+        "",
+    ]
+
+
+def claims_section(
+    main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis], out_dir: Path
+) -> list[str]:
+    blocks = [(name, a.ok) for name, a in main if not a.ok.empty]
+    pooled = [
+        (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
+        for s in studies
+        if s.study in NOISE_STUDIES and not s.ok.empty
+    ]
+    claims = judge_claims(blocks, pooled)
+    rows = []
+    for claim in claims:
+        evidence = "; ".join(
+            f"{e.regime}: {e.what} {e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
+            + ("" if np.isnan(e.mde) else f", MDE {e.mde:.2f}")
+            for e in claim.effects
+        )
+        rows.append([claim.key, claim.text, f"**{claim.verdict}**", evidence or "no records"])
+    lines = [
+        "## The seed paper's claims, tested",
+        "",
+        "Claims of the AMPLIFY abstract (Yang & Xiang, arXiv 2309.12689), each tested on the "
+        "records below. " + RULE + " Intervals are t-intervals over seeds of the "
+        "dataset-averaged paired difference, Bonferroni-corrected over the methods compared "
+        "in a claim; MDE: the smallest difference that test would detect (power 0.8). "
+        "C2 compares median step times (log ratio; > 0: AMPLIFY cheaper).",
+        "",
+        tabulate(rows, headers=["", "claim", "verdict", "evidence"], tablefmt="github"),
+        "",
+        "**Scope**: stand-in datasets (not the paper's files), small encoders, short "
+        "schedules on a CPU; the paper's BERT-base, full-data, 10-epoch regime is not run "
+        "here. A verdict holds for the regimes listed, not beyond them.",
+        "",
+    ]
+    effects = regime_effects(main, studies)
+    if not effects.empty:
+        figures.effect_vs_regime(effects, out_dir, "effect_vs_regime")
+        lines += [
+            "![Figure 1](effect_vs_regime.png)",
+            "",
+            "*Figure 1. Effect vs regime: each method's aggregate difference to `none` "
+            "(points) with its Bonferroni-corrected bootstrap interval, in every regime the "
+            "records cover (main blocks; studies pooled over their varied cells).* "
+            "([SVG](effect_vs_regime.svg))",
+            "",
+        ]
+    return lines
+
+
+def regime_effects(
+    main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
+) -> pd.DataFrame:
+    parts = [(name, a.aggregates) for name, a in main] + [
+        (f"{s.study} ({s.model})", s.pooled) for s in studies
+    ]
+    rows = [
+        {
+            "regime": name,
+            "method": r.method,
+            "mean": r.mean,
+            "low": r.corrected_low,
+            "high": r.corrected_high,
+        }
+        for name, table in parts
+        if not table.empty
+        for r in table.itertuples()
+    ]
+    return pd.DataFrame(rows)
+
+
+def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str]:
+    table = head_to_head(a.ok)
+    if table.empty:
+        return []
+    table.to_csv(out_dir / "head_to_head.csv", index=False)
+    agg = table[table.level == "aggregate"]
+    per_dataset = table[table.level == "dataset"]
+    n = int(per_dataset.p.notna().sum())
+    rows = [
+        [
+            r.other,
+            r.seeds,
+            f"{r.diff:+.2f}{'*' if r.significant else ''}",
+            f"[{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]",
+            fmt_p(r.p_holm),
+            r.equivalence,
+            f"{r.smallest_margin:.2f}",
+        ]
+        for r in agg.itertuples()
+    ]
+    lines = [
+        f"## Head to head: `{FOCUS}` against every other method (primary family)",
+        "",
+        f"The seed paper claims `{FOCUS}` beats the other mixup methods; this is the "
+        f"primary family of comparisons, in the {name} block. Per dataset: the paired "
+        f"difference `{FOCUS}` - other over seeds, Holm over its {n} tests "
+        f"(`head_to_head.csv`). Aggregate (below): the per-seed difference averaged over the "
+        "datasets, its t-interval Bonferroni-corrected over the methods and Holm over them. "
+        f"Equivalence (TOST, alpha 0.05, margin ±{MARGIN:g} point): *equivalent* when the "
+        f"90% interval lies inside ±{MARGIN:g}, *not equivalent* when it lies outside, "
+        "otherwise *inconclusive*; *excluded beyond*: the smallest margin TOST accepts, so "
+        "a difference larger than it in either direction is excluded.",
+        "",
+        tabulate(
+            rows,
+            headers=[
+                "other",
+                "seeds",
+                f"{FOCUS} - other",
+                "corrected 95% CI",
+                "p (Holm)",
+                f"±{MARGIN:g} pt",
+                "excluded beyond",
+            ],
+            tablefmt="github",
+        ),
+        "",
+    ]
+    significant = per_dataset[per_dataset.significant]
+    lines += [
+        f"- `{FOCUS}` differs from `{r.other}` on {r.dataset}: {r.diff:+.2f} points "
+        f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
+        for r in significant.itertuples()
+    ] or [f"- Per dataset, no difference survives Holm over the {n} tests."]
+    lines += [
+        f"- Aggregate `{FOCUS}` - `{r.other}`: {r.equivalence} at ±{MARGIN:g} point; a "
+        f"difference beyond {r.smallest_margin:.2f} points is excluded."
+        for r in agg.itertuples()
+    ]
+    forest_rows = agg.assign(
+        label=[f"{FOCUS} - {o}" for o in agg.other],
+        mean=agg["diff"],
+        low=agg.corrected_low,
+        high=agg.corrected_high,
+    )
+    if not forest_rows.empty:
+        figures.forest(
+            forest_rows,
+            "label",
+            out_dir,
+            "head_to_head",
+            "accuracy points (Bonferroni-corrected 95% interval)",
+        )
+        lines += [
+            "",
+            "![Figure 2](head_to_head.png)",
+            "",
+            f"*Figure 2. `{FOCUS}` against every other method, aggregated over datasets: "
+            "the intervals the table and the claims use.* ([SVG](head_to_head.svg))",
+        ]
+    return lines + [""]

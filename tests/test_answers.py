@@ -1,0 +1,135 @@
+"""The report's answers: head-to-head with equivalence (TOST) and the verdict rule of the
+seed paper's claims, on constructed runs whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bench.claims import (
+    CONTRADICTED,
+    NOT_SUPPORTED,
+    NOT_TESTED,
+    SUPPORTED,
+    verdict,
+)
+from bench.claims import (
+    judge_claims as run_claims,
+)
+from bench.head_to_head import (
+    EQUIVALENT,
+    INCONCLUSIVE,
+    NOT_EQUIVALENT,
+    equivalence,
+    head_to_head,
+)
+
+SEEDS = range(6)
+NOISE = np.array([0.3, -0.2, 0.1, -0.3, 0.2, -0.1])  # points, per seed; sums to 0
+
+
+def runs(shift: dict[str, float], spread: float = 1.0, datasets=("a", "b", "c")) -> pd.DataFrame:
+    """Accuracy (fraction) per dataset, method, seed: 0.7 + shift (points) + seed noise."""
+    rows = []
+    for d, dataset in enumerate(datasets):
+        for method, points in shift.items():
+            for seed in SEEDS:
+                noise = spread * NOISE[(seed + d + len(method)) % 6]
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "method": method,
+                        "seed": seed,
+                        "accuracy": (70 + points + noise) / 100,
+                        "ece": 0.1 - points / 100 + noise / 1000,
+                        "median_step_seconds": 0.3 * (1 + 0.1 * (method == "sentence")),
+                        "mean_one_minus_lambda": 0.0 if method == "none" else 0.05,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "low,high,expected",
+    [
+        (-0.4, 0.5, EQUIVALENT),
+        (1.2, 2.5, NOT_EQUIVALENT),
+        (-2.1, -1.1, NOT_EQUIVALENT),
+        (-0.2, 1.6, INCONCLUSIVE),
+        (np.nan, np.nan, INCONCLUSIVE),
+    ],
+)
+def test_equivalence_from_the_90_percent_interval(low, high, expected):
+    assert equivalence(low, high, margin=1.0) == expected
+
+
+@pytest.mark.parametrize(
+    "shift,spread,expected",
+    [(0.1, 0.5, EQUIVALENT), (3.0, 0.5, NOT_EQUIVALENT), (0.8, 3.0, INCONCLUSIVE)],
+)
+def test_head_to_head_equivalence_on_constructed_runs(shift, spread, expected):
+    table = head_to_head(runs({"amplify": shift, "word": 0.0}, spread))
+    agg = table[table.level == "aggregate"].set_index("other").loc["word"]
+    # the aggregate is the per-seed difference averaged over datasets, a t-test over seeds
+    ok = runs({"amplify": shift, "word": 0.0}, spread)
+    wide = ok.pivot_table(index="seed", columns=["dataset", "method"], values="accuracy")
+    per_seed = 100 * sum(wide[(d, "amplify")] - wide[(d, "word")] for d in "abc") / 3
+    low90, high90 = stats.t.interval(0.90, 5, loc=per_seed.mean(), scale=stats.sem(per_seed))
+    assert agg["diff"] == pytest.approx(per_seed.mean())
+    assert agg.ci90_low == pytest.approx(low90)
+    assert agg.equivalence == expected
+    assert agg.smallest_margin == pytest.approx(max(abs(low90), abs(high90)))
+
+
+def test_head_to_head_holm_runs_over_the_per_dataset_family():
+    table = head_to_head(runs({"amplify": 2.0, "word": 0.0, "none": 0.0}))
+    rows = table[table.level == "dataset"]
+    assert len(rows) == 6  # 3 datasets x 2 others
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(rows.p.to_numpy(dtype=float), method="holm")[1]
+    assert np.allclose(rows.p_holm.to_numpy(dtype=float), expected)
+    # the aggregate rows are their own family, not part of the per-dataset one
+    assert len(table[table.level == "aggregate"]) == 2
+
+
+def test_verdict_words():
+    assert verdict([(0.2, 1.0), (-0.5, 0.5)]) == SUPPORTED
+    assert verdict([(-1.0, -0.1)]) == CONTRADICTED
+    assert verdict([(-0.5, 0.5), (-0.1, 0.9)]) == NOT_SUPPORTED
+    assert verdict([(0.2, 1.0), (-1.0, -0.1)]) == NOT_SUPPORTED  # regimes disagree
+    assert verdict([]) == NOT_TESTED
+
+
+def by_key(claims):
+    return {c.key: c for c in claims}
+
+
+def test_claims_supported_when_amplify_beats_every_other_mixup():
+    ok = runs({"none": 0.0, "word": 0.0, "sentence": 0.0, "amplify": 3.0})
+    claims = by_key(run_claims([("ref", ok)], []))
+    assert claims["C1"].verdict == SUPPORTED
+    assert claims["C4"].verdict == SUPPORTED  # ECE 0.03 lower on every run
+    assert claims["C3"].verdict == NOT_TESTED  # no noise study
+
+
+def test_claims_contradicted_when_another_mixup_beats_amplify():
+    ok = runs({"none": 0.0, "word": 3.0, "sentence": 0.0, "amplify": 0.0})
+    assert by_key(run_claims([("ref", ok)], []))["C1"].verdict == CONTRADICTED
+
+
+def test_claims_not_supported_when_amplify_beats_only_some():
+    ok = runs({"none": 0.0, "word": 0.0, "sentence": 3.0, "amplify": 3.0})
+    claims = by_key(run_claims([("ref", ok)], []))
+    assert claims["C1"].verdict == NOT_SUPPORTED
+    # sentence's steps are 10% slower: cheaper than sentence, the same as word
+    assert claims["C2"].verdict == NOT_SUPPORTED
+
+
+def test_noise_claim_comes_from_the_noisy_study_cells():
+    noisy = runs({"none": 0.0, "amplify": -2.0})
+    claims = by_key(run_claims([], [("label noise", noisy)]))
+    assert claims["C3"].verdict == CONTRADICTED
+    assert claims["C3"].effects[0].mean == pytest.approx(-2.0)
