@@ -89,9 +89,14 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-STUDY_COLUMNS = ("epochs", "label_noise", "noise_kind", "per_class", "ood_classes")
+STUDY_COLUMNS = ("epochs", "label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
 # which study a regime field belongs to (bench.studies names them the same)
-STUDY_OF_FIELD = {"label_noise": "label-noise", "per_class": "low-resource", "ood_classes": "ood"}
+STUDY_OF_FIELD = {
+    "label_noise": "label-noise",
+    "per_class": "low-resource",
+    "ood_classes": "ood",
+    "input_noise": "input-noise",
+}
 
 
 def study_kind(settings: TrainSettings) -> str:

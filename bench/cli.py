@@ -170,6 +170,13 @@ def add_training_settings(p: ArgumentParser) -> None:
         help="symmetric (default): to a uniformly drawn other class; pair: class c to c+1",
     )
     p.add_argument(
+        "--input-noise",
+        type=float,
+        metavar="RATE",
+        help="replace this share of the training tokens by random vocabulary tokens, in "
+        "[0, 1) (from the data seed; never [CLS]/[SEP]/padding; evaluation untouched)",
+    )
+    p.add_argument(
         "--per-class",
         type=int,
         metavar="N",
@@ -274,6 +281,7 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
         batching=args.batching,
         selection=args.selection,
         label_noise=args.label_noise,
+        input_noise=args.input_noise,
         noise_kind=args.noise_kind,
         per_class=args.per_class,
         ood_classes=args.ood_classes,

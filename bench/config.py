@@ -19,7 +19,7 @@ NOISE_KINDS = ("symmetric", "pair")
 OPTIMIZERS = ("adamw", "adamw-fused")  # the same AdamW; fused: one kernel (rounds differently)
 # Data-regime fields (issue "beyond accuracy"), added after spec version 2: the canonical
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
-REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes")
+REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
 # Every field added after spec version 2 is left out of the canonical spec at its default.
 LATE_FIELDS = (*REGIME_FIELDS, "optimizer")
 # how methods are listed in tables and --list (others follow alphabetically)
@@ -51,6 +51,7 @@ class TrainSettings:
     per_class: int | None = None  # N training examples per class instead of train_size
     ood_classes: int = 0  # classes held out of training and validation, tested as OOD
     optimizer: str = "adamw"  # or "adamw-fused": torch's fused AdamW kernel (CPU and CUDA)
+    input_noise: float = 0.0  # share of training tokens replaced by random ones (data seed)
 
     def __post_init__(self) -> None:
         checks = {  # name: (holds, what it must be)
@@ -64,6 +65,7 @@ class TrainSettings:
             "max_length": (self.max_length >= 8, ">= 8"),
             "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
             "label_noise": (0 <= self.label_noise < 1, "a share of labels in [0, 1)"),
+            "input_noise": (0 <= self.input_noise < 1, "a share of tokens in [0, 1)"),
             "per_class": (self.per_class is None or self.per_class >= 1, ">= 1"),
             "ood_classes": (self.ood_classes >= 0, ">= 0"),
         }

@@ -24,6 +24,7 @@ from bench.config import RunSpec, TrainSettings
 from bench.datasets.regimes import prepare
 from bench.datasets.registry import DatasetRegistry, load_dataset_cached
 from bench.errors import UserError
+from bench.input_noise import noisy_inputs
 from bench.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.method_api import MixupMethod
 from bench.metrics import classification_metrics, ood_detection
@@ -267,6 +268,11 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
     }
     if dataset.ood_test is not None:
         data["ood_test"] = encode(dataset.ood_test, tokenizer, spec.settings.max_length)
+    input_noise = None
+    if spec.settings.input_noise:
+        data["train"], input_noise = noisy_inputs(
+            data["train"], spec.settings.input_noise, set(tokenizer.all_special_ids), len(tokenizer)
+        )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     trained = train_and_evaluate(
         model,
@@ -295,6 +301,8 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
             noisy_labels=0 if dataset.noise is None else dataset.noise.changed,
             noise_fingerprint=None if dataset.noise is None else dataset.noise.fingerprint,
             revision=dataset.revision,
+            noisy_tokens=0 if input_noise is None else input_noise.replaced,
+            input_noise_fingerprint=None if input_noise is None else input_noise.fingerprint,
         ),
         model=ModelInfo(
             name=resolved.name,

@@ -154,6 +154,8 @@ class DataInfo:
     noisy_labels: int = 0  # training labels changed by the label-noise regime
     noise_fingerprint: str | None = None  # sha256 of the (index, new label) pairs
     revision: str | None = None  # hub datasets loaded from a non-default revision
+    noisy_tokens: int = 0  # training tokens replaced by the input-noise regime
+    input_noise_fingerprint: str | None = None  # sha256 of the (example, position, token)s
 
 
 @dataclass(frozen=True)

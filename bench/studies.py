@@ -77,6 +77,16 @@ STUDIES: dict[str, Study] = {
             ),
         ),
         Study(
+            name="input-noise",
+            question="does mixing inside attention limit the influence of noisy inputs?",
+            methods=("none", "word", "sentence", "tmix", "amplify"),
+            datasets=("rt-polarity", "rt-fine", "r8"),
+            conditions=({"input_noise": 0.1}, {"input_noise": 0.3}),
+            seeds=(0, 1, 2, 3, 4),
+            profile="quick",
+            note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
+        ),
+        Study(
             name="ood",
             question="does mixup make max-softmax better at flagging unseen classes?",
             methods=("none", "word", "tmix", "amplify"),

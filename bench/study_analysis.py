@@ -26,7 +26,9 @@ VARIED = {
     "label-noise": ("label_noise", "noise_kind"),
     "low-resource": ("per_class", "epochs", "train_size"),
     "ood": ("ood_classes",),
+    "input-noise": ("input_noise",),
 }
+BORROWS_CLEAN = ("label-noise", "input-noise")  # rate 0 is the main reference's cell
 
 
 @dataclass
@@ -65,6 +67,10 @@ def condition(row: pd.Series, study: str) -> tuple[str, float, str]:
         return f"{int(row.per_class)}/class, {int(row.epochs)} ep", float(row.per_class), ""
     if study == "ood":
         return f"{int(row.ood_classes)} held out", float(row.ood_classes), ""
+    if study == "input-noise":
+        if not row.input_noise:
+            return CLEAN, 0.0, "input noise"
+        return f"input noise {row.input_noise:g}", row.input_noise, "input noise"
     regime = row.record.spec.settings.regime()  # several regimes at once: name them all
     return ", ".join(f"{k}={v}" for k, v in regime.items()), 0.0, ""
 
@@ -78,9 +84,9 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
         part = frame[frame.study == study]
         keys = part.record.map(lambda r, s=study: base_key(r.spec.settings, s))
         for (model, key), block in part.groupby([part.model, keys], sort=False):
-            if study == "label-noise":
+            if study in BORROWS_CLEAN:
                 clean = frame[(frame.study == "") & (frame.model == model)]
-                clean_keys = clean.record.map(lambda r: base_key(r.spec.settings, "label-noise"))
+                clean_keys = clean.record.map(lambda r, s=study: base_key(r.spec.settings, s))
                 clean = clean[clean_keys == key]
                 clean = clean[clean.dataset.isin(set(block.dataset))]
                 clean = clean[clean.method.isin(set(block.method))]

@@ -33,6 +33,14 @@ STUDY_TEXT = {
         "validation and test labels are clean. The *clean* cell is the main reference "
         "(the same settings without noise).",
     ),
+    "input-noise": (
+        "Input noise",
+        "A share `rate` of the training examples' tokens ([CLS], [SEP] and padding never) is "
+        "replaced by random vocabulary tokens, the same ones for every method and seed (the "
+        "fixed data seed); evaluation is untouched. It tests the paper's mechanism claim "
+        "that mixing inside attention limits the influence of noisy samples. The *clean* "
+        "cell is the main reference (the same settings without noise).",
+    ),
     "low-resource": (
         "Low-resource budgets",
         "N training examples per class (a stratified sample from the data seed; a class "
@@ -59,6 +67,7 @@ POOLED_OVER = "dataset · condition cells"
 CURVES = {
     "label-noise": ("training-label noise rate", False),
     "low-resource": ("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
+    "input-noise": ("share of training tokens replaced", False),
 }
 
 

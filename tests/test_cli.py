@@ -117,6 +117,7 @@ def test_end_to_end_study_regimes_are_recorded(tmp_path):
     """Label noise, a per-class budget and held-out classes in one real run on r8."""
     args = ["--methods", "none", "--datasets", "r8", "--profile", "smoke", "--no-progress"]
     regime = ["--label-noise", "0.25", "--per-class", "3", "--ood-classes", "2"]
+    regime += ["--input-noise", "0.2"]
     done = cli(*args, *regime, "--results-dir", str(tmp_path / "results"))
     assert done.returncode == 0, done.stderr[-2000:]
     (path,) = sorted((tmp_path / "results").rglob("*.json"))
@@ -126,7 +127,9 @@ def test_end_to_end_study_regimes_are_recorded(tmp_path):
         "label_noise": 0.25,
         "per_class": 3,
         "ood_classes": 2,
+        "input_noise": 0.2,
     }
+    assert data.noisy_tokens > 0 and data.input_noise_fingerprint
     assert len(data.held_out_classes) == 2 and data.num_labels == 6
     assert not set(data.held_out_classes) & set(data.label_names)
     assert data.sizes["train"] == 18 and data.noisy_labels == round(0.25 * 18)
@@ -135,7 +138,7 @@ def test_end_to_end_study_regimes_are_recorded(tmp_path):
         ood.in_distribution + ood.out_of_distribution == data.sizes["test"] + data.sizes["ood_test"]
     )
     report = (tmp_path / "results" / "report" / "REPORT.md").read_text()
-    assert "## Study: label-noise+low-resource+ood" in report
+    assert "## Study: label-noise+low-resource+ood+input-noise" in report
 
 
 @pytest.mark.e2e

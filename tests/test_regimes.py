@@ -236,3 +236,52 @@ def test_encoding_the_same_texts_keeps_each_splits_own_labels():
     noisy = encode(TextSplit(texts, np.array([1, 1, 1])), tokenizer, 16)
     assert clean.labels.tolist() == [0, 1, 0] and noisy.labels.tolist() == [1, 1, 1]
     assert noisy.input_ids == clean.input_ids
+
+
+# ---------------------------------------------------------------- input noise
+
+
+def toy_encoded():
+    from bench.batching import Encoded
+
+    rows = [[101, *range(10 + i, 30 + i), 102] for i in range(12)]  # [CLS] ... [SEP]
+    return Encoded(rows, None, np.arange(12) % 2)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3, 0.5])
+def test_input_noise_replaces_exactly_the_share_and_never_special_tokens(rate):
+    from bench.input_noise import noisy_inputs
+
+    clean = toy_encoded()
+    noisy, noise = noisy_inputs(clean, rate, {0, 101, 102}, 200)
+    changed = [
+        (i, j)
+        for i, (a, b) in enumerate(zip(clean.input_ids, noisy.input_ids, strict=True))
+        for j, (x, y) in enumerate(zip(a, b, strict=True))
+        if x != y
+    ]
+    assert len(changed) == noise.replaced == round(rate * 12 * 20)  # 240 non-special tokens
+    assert all(row[0] == 101 and row[-1] == 102 for row in noisy.input_ids)
+    assert all(noisy.input_ids[i][j] not in {0, 101, 102} for i, j in changed)
+    assert clean.input_ids == toy_encoded().input_ids  # the (cached) clean tokens untouched
+    assert np.array_equal(noisy.labels, clean.labels)
+
+
+def test_input_noise_comes_from_the_data_seed():
+    from bench.input_noise import noisy_inputs
+
+    a, na = noisy_inputs(toy_encoded(), 0.3, {0, 101, 102}, 200)
+    b, nb = noisy_inputs(toy_encoded(), 0.3, {0, 101, 102}, 200)
+    assert a.input_ids == b.input_ids and na.fingerprint == nb.fingerprint
+    c, nc = noisy_inputs(toy_encoded(), 0.1, {0, 101, 102}, 200)
+    assert nc.fingerprint != na.fingerprint
+
+
+def test_input_noise_changes_the_hash_and_its_default_keeps_the_old_one():
+    base = RunSpec("none", "r8", "minilm-l6", 0, PROFILES["quick"])
+    assert "input_noise" not in base.to_dict()["settings"]
+    noisy = dataclasses.replace(base, settings=dataclasses.replace(base.settings, input_noise=0.1))
+    assert noisy.hash != base.hash
+    assert RunSpec.from_dict(json.loads(json.dumps(noisy.to_dict()))) == noisy
+    with pytest.raises(UserError, match="input_noise"):
+        dataclasses.replace(base.settings, input_noise=1.0)
