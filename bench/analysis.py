@@ -15,6 +15,7 @@ from scipy.stats import binomtest
 
 from bench.config import METHOD_ORDER, PROFILES, TrainSettings
 from bench.records import RunRecord, RunStatus
+from bench.sampling import sampling_widths
 from bench.stats import (
     ALPHA,
     RankTest,
@@ -361,6 +362,8 @@ class BlockAnalysis:
     mixing: pd.DataFrame
     # ECE and NLL differences to none (x 100), paired by seed, Holm over each table
     calibration: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
+    # aggregate intervals with the test examples resampled too (bench.sampling)
+    sampling: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
@@ -380,6 +383,7 @@ def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
         cost=cost(ok),
         mixing=mixing(ok),
         calibration={metric: differences(ok, metric=metric) for metric in CALIBRATION},
+        sampling=sampling_widths(ok, methods),
     )
 
 

@@ -131,6 +131,8 @@ def write_tables(a: BlockAnalysis, out_dir: Path, suffix: str) -> None:
         )
     if not a.aggregates.empty:
         a.aggregates.to_csv(out_dir / f"aggregate{suffix}.csv", index=False)
+    if not a.sampling.empty:
+        a.sampling.to_csv(out_dir / f"sampling{suffix}.csv", index=False)
     for metric, table in a.calibration.items():
         if not table.empty:
             table.to_csv(out_dir / f"{metric}_difference_to_none{suffix}.csv", index=False)
@@ -159,9 +161,26 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
     lines = per_dataset_claims(a.differences)
     lines += aggregate_claims(a.aggregates)
     lines += bootstrap_caveat(a.aggregates)
+    lines += test_sampling_line(a.sampling)
     lines += rank_and_power_claims(a)
     lines += calibration_claims(a)
     return ["### What the data support", "", *lines, ""]
+
+
+def test_sampling_line(sampling: pd.DataFrame) -> list[str]:
+    """Whether resampling the test examples too changes an aggregate claim (`sampling`)."""
+    if sampling.empty:
+        return []
+    changed = sampling[sampling.claim_changes].method.tolist()
+    widening = 100 * (sampling.widening.median() - 1)
+    text = (
+        "- Test-set sampling: resampling the test examples within each seed as well "
+        f"(hierarchical bootstrap, `sampling.csv`) widens the aggregate intervals by "
+        f"{widening:.0f}% (median over methods); "
+    )
+    if changed:
+        return [text + f"it changes whether the interval excludes 0 for {', '.join(changed)}."]
+    return [text + "no aggregate claim changes."]
 
 
 def bootstrap_caveat(aggregates: pd.DataFrame) -> list[str]:

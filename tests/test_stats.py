@@ -139,3 +139,20 @@ def test_probability_of_improvement_interval_resamples_each_methods_runs_indepen
         )
     joint_width = np.percentile(joint, 97.5) - np.percentile(joint, 2.5)
     assert agg.p_improvement_high - agg.p_improvement_low > 1.3 * joint_width
+
+
+def test_hierarchical_bootstrap_adds_the_test_examples_variance():
+    from bench.sampling import hierarchical_interval
+
+    rng = np.random.default_rng(0)
+    # three seeds whose mean difference is exactly 0.1 (10 points): seeds alone vary nothing
+    diffs = []
+    for _ in range(3):
+        d = np.zeros(200, dtype=np.int8)
+        d[rng.choice(200, 30, replace=False)] = 1
+        d[rng.choice(np.flatnonzero(d == 0), 10, replace=False)] = -1
+        diffs.append(d)
+    lo_s, hi_s, lo_b, hi_b = hierarchical_interval({"a": diffs}, alpha=0.05, reps=300)
+    assert lo_s == pytest.approx(10.0) and hi_s == pytest.approx(10.0)
+    # examples resampled: about 10 +- 1.96 * sqrt(var / 600) points
+    assert lo_b < 8.5 and hi_b > 11.5 and lo_b < 10 < hi_b
