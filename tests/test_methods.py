@@ -471,3 +471,34 @@ def test_smooth_at_epsilon_zero_is_none():
     assert torch.equal(out.logits, logits) and torch.equal(out.loss, loss)
     with pytest.raises(UserError, match="epsilon"):
         create_method("smooth", {"epsilon": "1"})
+
+
+def test_amplify_in_mpnet_mixes_what_feeds_the_feed_forward_block():
+    """MPNet (mpnet-base's family): the attention module's output is what the layer's
+    feed-forward block and residual read; mixing it there is AMPLIFY's point."""
+    model = tiny_classifier("mpnet").eval()
+    batch, labels = full_length_batch()
+    batch.pop("token_type_ids", None)
+    last = model.encoder.encoder.layer[-1]
+    clean, mixed = [], []
+    handle = last.intermediate.register_forward_pre_hook(lambda m, a: clean.append(a[0].clone()))
+    model(**batch)
+    handle.remove()
+    last.intermediate.register_forward_pre_hook(lambda m, a: mixed.append(a[0].clone()))
+    depth = model.depth
+    step("amplify", model, batch, labels, PERM.numpy(), LAM, start_layer=depth)
+    torch.testing.assert_close(mixed[0], LAM * clean[0] + (1 - LAM) * clean[0][PERM])
+
+
+def test_mpnet_base_without_its_wheels_names_the_set_up_step(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    from bench.models import resolve_model
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("MIXUP_BENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(UserError, match="setup.sh --with mpnet-base"):
+        resolve_model("mpnet-base")
