@@ -27,6 +27,7 @@ from bench.stats import (
     seeds_needed,
     stratified_bootstrap,
 )
+from bench.studies import study_of_settings
 
 BASELINE = "none"
 MIN_BOOTSTRAP_SEEDS = 3
@@ -91,20 +92,13 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
 
 
 STUDY_COLUMNS = ("epochs", "label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
+
+
 # which study a regime field belongs to (bench.studies names them the same)
-STUDY_OF_FIELD = {
-    "label_noise": "label-noise",
-    "per_class": "low-resource",
-    "ood_classes": "ood",
-    "input_noise": "input-noise",
-}
-
-
 def study_kind(settings: TrainSettings) -> str:
     """'' for the clean in-distribution regime of the main tables; else the study (or
-    studies, joined by '+') its regime fields belong to."""
-    regime = settings.regime()
-    return "+".join(study for field, study in STUDY_OF_FIELD.items() if field in regime)
+    studies, joined by '+') the record's settings belong to."""
+    return study_of_settings(settings)
 
 
 def majority_share(labels: np.ndarray) -> float:

@@ -25,6 +25,7 @@ from bench.planning import (
     make_plan,
     merge_plans,
     settings_overrides,
+    study_requests,
 )
 from bench.records import RunStatus
 from bench.report import write_report
@@ -331,7 +332,7 @@ def make_plan_from_args(args: argparse.Namespace, registry: DatasetRegistry, sto
             registry,
             store,
         )
-        for request in study.requests(tuple(args.seeds or ()))
+        for request in study_requests(study, tuple(args.seeds or ()))
     ]
     return merge_plans(plans)
 

@@ -23,6 +23,7 @@ from bench.models import Classifier
 from bench.records import FAILED_STATUSES, RunStatus
 from bench.registry import create_method, method_class, method_names
 from bench.store import Store
+from bench.studies import Study
 
 MATCHED_LAMBDA = {"alpha": 0.2, "draws": 1, "max_trick": True}
 
@@ -218,3 +219,17 @@ def settings_overrides(**values: Any) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"not training settings: {sorted(unknown)}")
     return {k: v for k, v in values.items() if v is not None}
+
+
+def study_requests(study: Study, seeds: tuple[int, ...] = ()) -> list[SweepRequest]:
+    """One sweep request per condition of a named study (seeds: the study's unless given)."""
+    return [
+        SweepRequest(
+            methods=study.methods,
+            datasets=study.datasets,
+            seeds=seeds or study.seeds,
+            profile=study.profile,
+            overrides=dict(condition),
+        )
+        for condition in study.conditions
+    ]

@@ -15,9 +15,8 @@ from bench.analysis import BlockAnalysis
 from bench.claims import RULE, judge_claims
 from bench.head_to_head import FOCUS, MARGIN, head_to_head
 from bench.report_text import fmt_p
-from bench.study_analysis import CLEAN, StudyAnalysis
-
-NOISE_STUDIES = ("label-noise", "input-noise")  # the studies that bear on claim C3
+from bench.studies import CLEAN, find_study
+from bench.study_analysis import StudyAnalysis
 
 
 def regime_name(block: pd.DataFrame) -> str:
@@ -71,7 +70,7 @@ def claims_section(
     pooled = [
         (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
         for s in studies
-        if s.study in NOISE_STUDIES and not s.ok.empty
+        if (entry := find_study(s.study)) is not None and entry.noise and not s.ok.empty
     ]
     claims = judge_claims(blocks, pooled)
     rows = []

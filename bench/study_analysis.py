@@ -4,8 +4,9 @@ classes) -> tables per condition, with the same paired statistics as the main ta
 A study's block is its records of one model and one base setting (everything but the
 fields the study varies). Each (dataset, condition) pair is one cell that the paired
 tests treat like a dataset of the main table, and Holm's correction runs over all of them.
-The label-noise study takes its rate-0 cell from the main reference (the same settings
-with clean labels).
+A noise study takes its rate-0 cell from the main reference (the same settings without
+noise). What a study varies and how its conditions are labelled is its entry in
+bench.studies.
 """
 
 from __future__ import annotations
@@ -18,17 +19,9 @@ import pandas as pd
 
 from bench.analysis import aggregates, differences, method_order, ok_runs, summary
 from bench.stats import mean_interval
+from bench.studies import CLEAN, find_study
 
 CELL_SEPARATOR = " · "
-CLEAN = "clean"  # the label-noise condition without noise (the main reference)
-# the settings each study varies: what its conditions differ in, not its base setting
-VARIED = {
-    "label-noise": ("label_noise", "noise_kind"),
-    "low-resource": ("per_class", "epochs", "train_size"),
-    "ood": ("ood_classes",),
-    "input-noise": ("input_noise",),
-}
-BORROWS_CLEAN = ("label-noise", "input-noise")  # rate 0 is the main reference's cell
 
 
 @dataclass
@@ -52,26 +45,19 @@ class StudyAnalysis:
 def base_key(settings, study: str) -> str:
     """The settings a study block shares: all but the fields the study varies."""
     data = dataclasses.asdict(settings)
-    for name in VARIED.get(study, ()):
+    entry = find_study(study)
+    for name in entry.varied if entry else ():
         data.pop(name, None)
     return json.dumps(data, sort_keys=True)
 
 
 def condition(row: pd.Series, study: str) -> tuple[str, float, str]:
     """(label, x for plots, series within a dataset) of one run's condition."""
-    if study == "label-noise":
-        if not row.label_noise:
-            return CLEAN, 0.0, ""
-        return f"{row.noise_kind} {row.label_noise:g}", row.label_noise, row.noise_kind
-    if study == "low-resource":
-        return f"{int(row.per_class)}/class, {int(row.epochs)} ep", float(row.per_class), ""
-    if study == "ood":
-        return f"{int(row.ood_classes)} held out", float(row.ood_classes), ""
-    if study == "input-noise":
-        if not row.input_noise:
-            return CLEAN, 0.0, "input noise"
-        return f"input noise {row.input_noise:g}", row.input_noise, "input noise"
-    regime = row.record.spec.settings.regime()  # several regimes at once: name them all
+    entry = find_study(study)
+    settings = row.record.spec.settings
+    if entry is not None:
+        return entry.label(settings)
+    regime = settings.regime()  # several regimes at once: name them all
     return ", ".join(f"{k}={v}" for k, v in regime.items()), 0.0, ""
 
 
@@ -84,7 +70,8 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
         part = frame[frame.study == study]
         keys = part.record.map(lambda r, s=study: base_key(r.spec.settings, s))
         for (model, key), block in part.groupby([part.model, keys], sort=False):
-            if study in BORROWS_CLEAN:
+            entry = find_study(study)
+            if entry is not None and entry.borrows_clean:
                 clean = frame[(frame.study == "") & (frame.model == model)]
                 clean_keys = clean.record.map(lambda r, s=study: base_key(r.spec.settings, s))
                 clean = clean[clean_keys == key]
@@ -109,9 +96,10 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         series=labelled[2],
         dataset=ok.dataset + CELL_SEPARATOR + labelled[0],
     )
-    if study == "label-noise":  # the clean cell belongs to both noise kinds' curves
-        clean, noisy = ok[ok.series == ""], ok[ok.series != ""]
-        kinds = sorted(set(noisy.series)) or [""]
+    entry = find_study(study)
+    if entry is not None and entry.borrows_clean:  # the clean cell joins every series
+        clean, noisy = ok[ok.condition == CLEAN], ok[ok.condition != CLEAN]
+        kinds = sorted(set(noisy.series)) or sorted(set(clean.series)) or [""]
         ok = pd.concat([noisy, *(clean.assign(series=kind) for kind in kinds)])
         cells_ok = ok
         ok = ok.drop_duplicates(subset=["dataset", "method", "seed"])

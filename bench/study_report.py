@@ -22,41 +22,9 @@ from bench.report_text import (
     wide_cells,
 )
 from bench.stats import ALPHA
+from bench.studies import find_study
 from bench.study_analysis import StudyAnalysis, analyse_study, own_cells, study_blocks
 
-STUDY_TEXT = {
-    "label-noise": (
-        "Label noise",
-        "A share `rate` of the training labels is changed: *symmetric* to a uniformly drawn "
-        "other class, *pair* from class c to class c + 1. The changed labels come from the "
-        "fixed data seed, so every method and seed trains on the same noisy labels; "
-        "validation and test labels are clean. The *clean* cell is the main reference "
-        "(the same settings without noise).",
-    ),
-    "input-noise": (
-        "Input noise",
-        "A share `rate` of the training examples' tokens ([CLS], [SEP] and padding never) is "
-        "replaced by random vocabulary tokens, the same ones for every method and seed (the "
-        "fixed data seed); evaluation is untouched. It tests the paper's mechanism claim "
-        "that mixing inside attention limits the influence of noisy samples. The *clean* "
-        "cell is the main reference (the same settings without noise).",
-    ),
-    "low-resource": (
-        "Low-resource budgets",
-        "N training examples per class (a stratified sample from the data seed; a class "
-        "with fewer examples gives all it has), with more epochs for smaller budgets so "
-        "that each budget trains a similar number of steps.",
-    ),
-    "ood": (
-        "Out-of-distribution detection",
-        "K classes (drawn from the data seed) are held out of training and validation. "
-        "*accuracy* is on the in-distribution test examples; *AUROC* and *FPR95* say how "
-        "well the max-softmax probability tells in-distribution test examples (positive) "
-        "from those of the held-out classes: FPR95 is the share of held-out examples "
-        "accepted at the threshold that keeps 95% of in-distribution ones (lower is "
-        "better).",
-    ),
-}
 CAVEAT = (
     "What this cannot show: the datasets are the packaged stand-ins (not the official "
     "benchmark files), the encoder is a small 6-layer MiniLM unless stated otherwise, "
@@ -64,11 +32,6 @@ CAVEAT = (
     "the official data with BERT-base and the paper's schedule can come out differently."
 )
 POOLED_OVER = "dataset · condition cells"
-CURVES = {
-    "label-noise": ("training-label noise rate", False),
-    "low-resource": ("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
-    "input-noise": ("share of training tokens replaced", False),
-}
 
 
 def analyse_studies(frame: pd.DataFrame) -> list[tuple[pd.DataFrame, StudyAnalysis]]:
@@ -85,7 +48,8 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
         study, model = analysis.study, analysis.model
         seen[study] += 1
         stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
-        title, text = STUDY_TEXT.get(study, (study, ""))
+        entry = find_study(study)
+        title, text = (entry.title, entry.text) if entry else (study, "")
         lines += [f"## Study: {title} (model `{model}`)", "", text, "", CAVEAT, ""]
         lines += study_provenance(block)
         if analysis.ok.empty:
@@ -260,7 +224,8 @@ def pooled_caption(a: StudyAnalysis) -> str:
     """What the pooled table averages, and why its interval is read with care."""
     seeds = a.differences.dropna(subset=["p"]).seeds
     text = aggregate_caption(POOLED_OVER) + " It asks whether a method helps under the study's "
-    if a.study == "label-noise":
+    entry = find_study(a.study)
+    if entry is not None and entry.borrows_clean:
         text += "noisy conditions as a whole (the clean cells are left out). "
     else:
         text += "conditions as a whole. "
@@ -277,8 +242,9 @@ def pooled_caption(a: StudyAnalysis) -> str:
 def study_figures(a: StudyAnalysis, out_dir: Path, stem: str) -> list[str]:
     present = [m for m in a.methods if m in set(a.ok.method)]
     lines = ["### Figures", ""]
-    if a.study in CURVES and not a.cells.empty:
-        xlabel, log_x = CURVES[a.study]
+    entry = find_study(a.study)
+    if entry is not None and entry.curve is not None and not a.cells.empty:
+        xlabel, log_x = entry.curve
         figures.condition_curves(a.cells, present, out_dir, f"{stem}_curves", xlabel, log_x)
         caption = f"Test accuracy against {xlabel}; bars: 95% t-interval over seeds"
         lines += [f"![{caption}]({stem}_curves.png)", "", f"*{caption}*", ""]

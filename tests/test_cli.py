@@ -138,7 +138,7 @@ def test_end_to_end_study_regimes_are_recorded(tmp_path):
         ood.in_distribution + ood.out_of_distribution == data.sizes["test"] + data.sizes["ood_test"]
     )
     report = (tmp_path / "results" / "report" / "REPORT.md").read_text()
-    assert "## Study: label-noise+low-resource+ood+input-noise" in report
+    assert "## Study: label-noise+low-resource+input-noise+ood" in report
 
 
 @pytest.mark.e2e
