@@ -71,8 +71,12 @@ def write_report(store: Store, out_dir: Path) -> Path:
         lines += summary_lines(*first)
         lines += claims_section(named, [a for _, a in studies], out_dir)
         lines += head_to_head_section(*first, out_dir)
+    suffixes: list[str] = []
     for index, (block, analysis) in enumerate(analysed):
-        suffix = "" if len(blocks) == 1 else f"-{index}-{block.model.iloc[0]}".replace("/", "_")
+        # files of a block are named by its profile and model (stable as blocks are added)
+        name = f"-{'+'.join(sorted(set(block.profile)))}-{block.model.iloc[0]}".replace("/", "_")
+        suffix = "" if len(blocks) == 1 else name if name not in suffixes else f"{name}-{index}"
+        suffixes.append(suffix)
         lines += render_block(block, analysis, out_dir, suffix)
     lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
