@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import UserError, did_you_mean
+from bench.errors import Registry, UserError
 
 SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 # 2: common random numbers (named streams per seed: bench.streams), `selection`
@@ -132,56 +132,56 @@ LATE_DEFAULTS: dict[str, Any] = {
 REGIME_DEFAULTS: dict[str, Any] = {name: LATE_DEFAULTS[name] for name in REGIME_FIELDS}
 
 
-PROFILES: dict[str, TrainSettings] = {
-    # A few dozen examples, one epoch: the whole sweep in a few minutes on 2 CPU cores.
-    "smoke": TrainSettings(
-        epochs=1,
-        batch_size=16,
-        lr=5e-5,
-        max_length=48,
-        train_size=48,
-        val_size=32,
-        test_size=32,
-    ),
-    # Chosen for power (benchmarks/README.md, design study): 512 stratified training examples
-    # seen 3 times in 96 steps of 16, the last epoch tested on up to 2000 examples; bf16
-    # autocast and the fused AdamW, 1.73x faster end to end than fp32 on a CPU with AVX-512
-    # BF16, and in agreement with it (benchmarks/README.md, "Precision").
-    "quick": TrainSettings(
-        epochs=3,
-        batch_size=16,
-        test_size=2000,
-        selection="last",
-        precision="bf16",
-        optimizer="adamw-fused",
-    ),
-    # The same schedule in fp32 with the default AdamW: the quick profile until the bf16
-    # change, the settings of the 5-seed fp32 reference and of the first studies, and the
-    # choice for a CPU without bf16 instructions.
-    "quick-fp32": TrainSettings(epochs=3, batch_size=16, test_size=2000, selection="last"),
-    # The published fine-tuning setting: full data, lr 2e-5, batch 32, 10 epochs, length 256.
-    "paper": TrainSettings(
-        epochs=10,
-        batch_size=32,
-        lr=2e-5,
-        max_length=256,
-        train_size=None,
-        val_size=None,
-        test_size=None,
-    ),
-}
+PROFILES: Registry[TrainSettings] = Registry(
+    "profile",
+    {
+        # A few dozen examples, one epoch: the whole sweep in a few minutes on 2 CPU cores.
+        "smoke": TrainSettings(
+            epochs=1,
+            batch_size=16,
+            lr=5e-5,
+            max_length=48,
+            train_size=48,
+            val_size=32,
+            test_size=32,
+        ),
+        # Chosen for power (benchmarks/README.md, design study): 512 stratified training examples
+        # seen 3 times in 96 steps of 16, the last epoch tested on up to 2000 examples; bf16
+        # autocast and the fused AdamW, 1.73x faster end to end than fp32 on a CPU with AVX-512
+        # BF16, and in agreement with it (benchmarks/README.md, "Precision").
+        "quick": TrainSettings(
+            epochs=3,
+            batch_size=16,
+            test_size=2000,
+            selection="last",
+            precision="bf16",
+            optimizer="adamw-fused",
+        ),
+        # The same schedule in fp32 with the default AdamW: the quick profile until the bf16
+        # change, the settings of the 5-seed fp32 reference and of the first studies, and the
+        # choice for a CPU without bf16 instructions.
+        "quick-fp32": TrainSettings(epochs=3, batch_size=16, test_size=2000, selection="last"),
+        # The published fine-tuning setting: full data, lr 2e-5, batch 32, 10 epochs, length 256.
+        "paper": TrainSettings(
+            epochs=10,
+            batch_size=32,
+            lr=2e-5,
+            max_length=256,
+            train_size=None,
+            val_size=None,
+            test_size=None,
+        ),
+    }.items(),
+)
 
 PROFILE_SEEDS = {"smoke": [0], "quick": [0], "quick-fp32": [0], "paper": [0, 1, 2, 3, 4]}
 
 
 def profile_settings(name: str, **overrides: Any) -> TrainSettings:
     """The settings of profile `name`, with the non-None `overrides` applied."""
-    if name not in PROFILES:
-        raise UserError(
-            f"unknown profile {name!r}; known: {', '.join(PROFILES)}.{did_you_mean(name, PROFILES)}"
-        )
+    profile = PROFILES.lookup(name)
     changes = {k: v for k, v in overrides.items() if v is not None}
-    return dataclasses.replace(PROFILES[name], **changes)
+    return dataclasses.replace(profile, **changes)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.config import METHOD_ORDER
-from bench.errors import UserError, did_you_mean
+from bench.errors import Registry
 from bench.method_api import MixupMethod, build_options
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
-_REGISTRY: dict[str, type[MixupMethod]] = {}
+_REGISTRY: Registry[type[MixupMethod]] = Registry("method", base=MixupMethod)
 _discovered = False
 
 
@@ -25,11 +25,7 @@ def register(cls: type[MixupMethod]) -> type[MixupMethod]:
     name = getattr(cls, "name", None)
     if not name or not isinstance(name, str):
         raise TypeError(f"{cls.__qualname__} must set a class attribute `name`")
-    existing = _REGISTRY.get(name)
-    if existing is not None and existing.__qualname__ != cls.__qualname__:
-        raise ValueError(f"method name {name!r} is already registered by {existing.__module__}")
-    _REGISTRY[name] = cls
-    return cls
+    return _REGISTRY.add(name, cls, replace_same=True)
 
 
 def discover() -> None:
@@ -56,12 +52,7 @@ def method_names() -> list[str]:
 
 def method_class(name: str) -> type[MixupMethod]:
     discover()
-    if name not in _REGISTRY:
-        raise UserError(
-            f"unknown method {name!r}; known: {', '.join(method_names())}."
-            f"{did_you_mean(name, _REGISTRY)}"
-        )
-    return _REGISTRY[name]
+    return _REGISTRY.lookup(name, order=method_names())
 
 
 def create_method(name: str, options: Mapping[str, Any] | None = None) -> MixupMethod:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import UserError, did_you_mean
+from bench.errors import Registry
 
 CLEAN = "clean"  # the condition label of a noise study's rate 0 (the main reference)
 # (label, x for plots, series within a dataset) of one run's condition, from its settings
@@ -71,104 +71,104 @@ class Study:
         return len(self.methods) * len(self.datasets) * len(self.conditions) * len(self.seeds)
 
 
-STUDIES: dict[str, Study] = {
-    study.name: study
-    for study in (
-        Study(
-            name="label-noise",
-            question="does mixup keep accuracy when training labels are wrong?",
-            methods=("none", "word", "amplify"),
-            datasets=("r8", "20ng"),
-            conditions=tuple(
-                {"label_noise": rate, "noise_kind": kind}
-                for kind in ("symmetric", "pair")
-                for rate in (0.2, 0.4)
+STUDIES: Registry[Study] = Registry(
+    "study",
+    (
+        (study.name, study)
+        for study in (
+            Study(
+                name="label-noise",
+                question="does mixup keep accuracy when training labels are wrong?",
+                methods=("none", "word", "amplify"),
+                datasets=("r8", "20ng"),
+                conditions=tuple(
+                    {"label_noise": rate, "noise_kind": kind}
+                    for kind in ("symmetric", "pair")
+                    for rate in (0.2, 0.4)
+                ),
+                note="rate 0 is the main reference (same settings, clean labels)",
+                marker="label_noise",
+                varied=("label_noise", "noise_kind"),
+                label=_label_noise,
+                title="Label noise",
+                text="A share `rate` of the training labels is changed: *symmetric* to a uniformly "
+                "drawn other class, *pair* from class c to class c + 1. The changed labels come "
+                "from the fixed data seed, so every method and seed trains on the same noisy "
+                "labels; validation and test labels are clean. The *clean* cell is the main "
+                "reference (the same settings without noise).",
+                curve=("training-label noise rate", False),
+                borrows_clean=True,
+                noise=True,
             ),
-            note="rate 0 is the main reference (same settings, clean labels)",
-            marker="label_noise",
-            varied=("label_noise", "noise_kind"),
-            label=_label_noise,
-            title="Label noise",
-            text="A share `rate` of the training labels is changed: *symmetric* to a uniformly "
-            "drawn other class, *pair* from class c to class c + 1. The changed labels come "
-            "from the fixed data seed, so every method and seed trains on the same noisy "
-            "labels; validation and test labels are clean. The *clean* cell is the main "
-            "reference (the same settings without noise).",
-            curve=("training-label noise rate", False),
-            borrows_clean=True,
-            noise=True,
-        ),
-        Study(
-            name="low-resource",
-            question="does mixup help with a few labelled examples per class?",
-            methods=("none", "word", "amplify"),
-            datasets=("rt-polarity", "r8"),
-            # epochs shrink as the budget grows, so every budget trains a similar number
-            # of steps on a dataset (r8 has 37 and 97 examples in its two smallest classes)
-            conditions=(
-                {"per_class": 10, "epochs": 30},
-                {"per_class": 30, "epochs": 10},
-                {"per_class": 100, "epochs": 3},
+            Study(
+                name="low-resource",
+                question="does mixup help with a few labelled examples per class?",
+                methods=("none", "word", "amplify"),
+                datasets=("rt-polarity", "r8"),
+                # epochs shrink as the budget grows, so every budget trains a similar number
+                # of steps on a dataset (r8 has 37 and 97 examples in its two smallest classes)
+                conditions=(
+                    {"per_class": 10, "epochs": 30},
+                    {"per_class": 30, "epochs": 10},
+                    {"per_class": 100, "epochs": 3},
+                ),
+                marker="per_class",
+                varied=("per_class", "epochs", "train_size"),
+                label=_per_class,
+                title="Low-resource budgets",
+                text="N training examples per class (a stratified sample from the data seed; a "
+                "class with fewer examples gives all it has), with more epochs for smaller budgets "
+                "so that each budget trains a similar number of steps.",
+                curve=("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
             ),
-            marker="per_class",
-            varied=("per_class", "epochs", "train_size"),
-            label=_per_class,
-            title="Low-resource budgets",
-            text="N training examples per class (a stratified sample from the data seed; a "
-            "class with fewer examples gives all it has), with more epochs for smaller budgets "
-            "so that each budget trains a similar number of steps.",
-            curve=("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
-        ),
-        Study(
-            name="input-noise",
-            question="does mixing inside attention limit the influence of noisy inputs?",
-            methods=("none", "word", "sentence", "tmix", "amplify"),
-            datasets=("rt-polarity", "rt-fine", "r8"),
-            conditions=({"input_noise": 0.1}, {"input_noise": 0.3}),
-            seeds=(0, 1, 2, 3, 4),
-            profile="quick",
-            note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
-            marker="input_noise",
-            varied=("input_noise",),
-            label=_input_noise,
-            title="Input noise",
-            text="A share `rate` of the training examples' tokens ([CLS], [SEP] and padding "
-            "never) is replaced by random vocabulary tokens, the same ones for every method and "
-            "seed (the fixed data seed); evaluation is untouched. It tests the paper's mechanism "
-            "claim that mixing inside attention limits the influence of noisy samples. The "
-            "*clean* cell is the main reference (the same settings without noise).",
-            curve=("share of training tokens replaced", False),
-            borrows_clean=True,
-            noise=True,
-        ),
-        Study(
-            name="ood",
-            question="does mixup make max-softmax better at flagging unseen classes?",
-            methods=("none", "word", "tmix", "amplify"),
-            datasets=("20ng",),
-            conditions=({"ood_classes": 5},),
-            note="20ng with 5 of 20 classes held out (Kong et al. 2020: 20NG-15 / 20NG-5)",
-            marker="ood_classes",
-            varied=("ood_classes",),
-            label=_ood,
-            title="Out-of-distribution detection",
-            text="K classes (drawn from the data seed) are held out of training and validation. "
-            "*accuracy* is on the in-distribution test examples; *AUROC* and *FPR95* say how "
-            "well the max-softmax probability tells in-distribution test examples (positive) "
-            "from those of the held-out classes: FPR95 is the share of held-out examples "
-            "accepted at the threshold that keeps 95% of in-distribution ones (lower is "
-            "better).",
-        ),
-    )
-}
+            Study(
+                name="input-noise",
+                question="does mixing inside attention limit the influence of noisy inputs?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-polarity", "rt-fine", "r8"),
+                conditions=({"input_noise": 0.1}, {"input_noise": 0.3}),
+                seeds=(0, 1, 2, 3, 4),
+                profile="quick",
+                note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
+                marker="input_noise",
+                varied=("input_noise",),
+                label=_input_noise,
+                title="Input noise",
+                text="A share `rate` of the training examples' tokens ([CLS], [SEP] and "
+                "padding never) is replaced by random vocabulary tokens, the same ones for every "
+                "method and seed (the fixed data seed); evaluation is untouched. It tests the "
+                "paper's mechanism claim that mixing inside attention limits the influence of "
+                "noisy samples. The *clean* cell is the main reference (the same settings "
+                "without noise).",
+                curve=("share of training tokens replaced", False),
+                borrows_clean=True,
+                noise=True,
+            ),
+            Study(
+                name="ood",
+                question="does mixup make max-softmax better at flagging unseen classes?",
+                methods=("none", "word", "tmix", "amplify"),
+                datasets=("20ng",),
+                conditions=({"ood_classes": 5},),
+                note="20ng with 5 of 20 classes held out (Kong et al. 2020: 20NG-15 / 20NG-5)",
+                marker="ood_classes",
+                varied=("ood_classes",),
+                label=_ood,
+                title="Out-of-distribution detection",
+                text="K classes (drawn from the data seed) are held out of training and "
+                "validation. *accuracy* is on the in-distribution test examples; *AUROC* and "
+                "*FPR95* say how well the max-softmax probability tells in-distribution test "
+                "examples (positive) from those of the held-out classes: FPR95 is the share of "
+                "held-out examples accepted at the threshold that keeps 95% of in-distribution "
+                "ones (lower is better).",
+            ),
+        )
+    ),
+)
 
 
 def get_study(name: str) -> Study:
-    if name not in STUDIES:
-        raise UserError(
-            f"unknown study {name!r}; known: {', '.join(STUDIES)}.{did_you_mean(name, STUDIES)}"
-        )
-    return STUDIES[name]
+    return STUDIES.lookup(name)
 
 
 def study_of_settings(settings: Any) -> str:

@@ -93,3 +93,29 @@ def test_unknown_profile_suggests():
 def test_settings_validate_every_field(field, value):
     with pytest.raises(UserError, match=field if field != "pooling" else "pooling"):
         dataclasses.replace(TrainSettings(), **{field: value})
+
+
+def test_one_registry_refuses_duplicates_checks_the_base_and_suggests():
+    from bench.config import profile_settings
+    from bench.datasets.registry import build_registry
+    from bench.errors import Registry
+    from bench.method_api import MixupMethod
+    from bench.registry import method_class
+    from bench.studies import get_study
+
+    registry = Registry("widget", [("a", 1)])
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add("a", 2)
+    with pytest.raises(TypeError, match="subclass of MixupMethod"):
+        Registry("method", base=MixupMethod).add("x", int)
+    # every kind of name answers a typo the same way: one line, the known ones, a guess
+    for lookup, typo, guess in (
+        (profile_settings, "quik", "quick"),
+        (get_study, "label-nose", "label-noise"),
+        (method_class, "amplfy", "amplify"),
+        (build_registry().get, "rt-polarty", "rt-polarity"),
+    ):
+        with pytest.raises(
+            UserError, match=f"unknown .* {typo!r}; known: .*Did you mean '{guess}'"
+        ):
+            lookup(typo)

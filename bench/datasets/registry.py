@@ -9,12 +9,12 @@ from pathlib import Path
 
 from bench.datasets import hub, local, packaged
 from bench.datasets.base import DatasetEntry, TextDataset
-from bench.errors import UserError, did_you_mean
+from bench.errors import Registry, UserError
 
 
 @dataclass
 class DatasetRegistry:
-    entries: dict[str, DatasetEntry] = field(default_factory=dict)
+    entries: Registry[DatasetEntry] = field(default_factory=lambda: Registry("dataset"))
 
     def add(self, entry: DatasetEntry) -> None:
         if entry.name in self.entries:
@@ -22,15 +22,10 @@ class DatasetRegistry:
                 f"dataset name {entry.name!r} is registered twice "
                 f"({self.entries[entry.name].kind} and {entry.kind})"
             )
-        self.entries[entry.name] = entry
+        self.entries.add(entry.name, entry)
 
     def get(self, name: str) -> DatasetEntry:
-        if name not in self.entries:
-            raise UserError(
-                f"unknown dataset {name!r}; known: {', '.join(self.entries)}."
-                f"{did_you_mean(name, self.entries)}"
-            )
-        return self.entries[name]
+        return self.entries.lookup(name)
 
 
 def build_registry(data_dir: str | os.PathLike | None = None) -> DatasetRegistry:
