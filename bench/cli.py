@@ -6,12 +6,13 @@ import argparse
 import dataclasses
 import sys
 import time
+import typing
 from pathlib import Path
 
 import torch
 
 from bench import harness
-from bench.config import NOISE_KINDS, OPTIMIZERS, PROFILES, SELECTIONS, RunSpec, TrainSettings
+from bench.config import PROFILES, RunSpec, TrainSettings, choices, flagged_settings
 from bench.datasets.regimes import held_out_classes
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
@@ -125,72 +126,22 @@ def add_what_to_run(p: ArgumentParser) -> None:
 
 
 def add_training_settings(p: ArgumentParser) -> None:
-    """Single training settings that override the profile."""
-    for name, kind in (
-        ("epochs", int),
-        ("batch-size", int),
-        ("lr", float),
-        ("max-length", int),
-        ("train-size", int),
-        ("val-size", int),
-        ("test-size", int),
-    ):
-        p.add_argument(f"--{name}", type=kind, help=f"override the profile's {name}")
-    p.add_argument("--pooling", choices=("mean", "cls"), help="override pooling (default mean)")
-    p.add_argument(
-        "--precision",
-        choices=("fp32", "bf16", "fp16"),
-        help="autocast precision (fp16 adds a gradient scaler; default fp32)",
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        help="adamw (default) or adamw-fused (torch's one-kernel AdamW: faster, rounds "
-        "differently)",
-    )
-    p.add_argument(
-        "--batching",
-        choices=("random", "length-grouped"),
-        help="training batches: random (default) or grouped by length",
-    )
-    p.add_argument(
-        "--selection",
-        choices=SELECTIONS,
-        help="which epoch is tested: best-val (best validation accuracy) or last",
-    )
-    p.add_argument(
-        "--label-noise",
-        type=float,
-        metavar="RATE",
-        help="change this share of the training labels, in [0, 1) (from the data seed: "
-        "the same labels for every method and seed; validation and test stay clean)",
-    )
-    p.add_argument(
-        "--noise-kind",
-        choices=NOISE_KINDS,
-        help="symmetric (default): to a uniformly drawn other class; pair: class c to c+1",
-    )
-    p.add_argument(
-        "--input-noise",
-        type=float,
-        metavar="RATE",
-        help="replace this share of the training tokens by random vocabulary tokens, in "
-        "[0, 1) (from the data seed; never [CLS]/[SEP]/padding; evaluation untouched)",
-    )
-    p.add_argument(
-        "--per-class",
-        type=int,
-        metavar="N",
-        help="train on N examples per class (stratified, from the data seed) instead of "
-        "the profile's training subsample; exclusive with --train-size",
-    )
-    p.add_argument(
-        "--ood-classes",
-        type=int,
-        metavar="K",
-        help="hold K classes (from the data seed) out of training and validation and "
-        "score how well max-softmax flags their test examples (AUROC, FPR95)",
-    )
+    """One flag per training setting that has one (`config.flag`): its type, choices and
+    help come from the TrainSettings field; a given flag overrides the profile's value."""
+    hints = typing.get_type_hints(TrainSettings)
+    allowed = choices()
+    for setting in flagged_settings():
+        kind = hints[setting.name]
+        if setting.name in allowed:
+            options: dict = {"choices": allowed[setting.name]}
+        else:  # int, float, or int | None
+            base = next(t for t in typing.get_args(kind) or (kind,) if t is not type(None))
+            options = {"type": base}
+        if setting.metadata.get("metavar"):
+            options["metavar"] = setting.metadata["metavar"]
+        p.add_argument(
+            "--" + setting.name.replace("_", "-"), help=setting.metadata["help"], **options
+        )
 
 
 def add_execution(p: ArgumentParser) -> None:
@@ -268,25 +219,7 @@ def add_files_and_output(p: ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> SweepRequest:
-    overrides = settings_overrides(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_length=args.max_length,
-        train_size=args.train_size,
-        val_size=args.val_size,
-        test_size=args.test_size,
-        pooling=args.pooling,
-        precision=args.precision,
-        optimizer=args.optimizer,
-        batching=args.batching,
-        selection=args.selection,
-        label_noise=args.label_noise,
-        input_noise=args.input_noise,
-        noise_kind=args.noise_kind,
-        per_class=args.per_class,
-        ood_classes=args.ood_classes,
-    )
+    overrides = settings_overrides(**{f.name: getattr(args, f.name) for f in flagged_settings()})
     return SweepRequest(
         methods=tuple(args.methods or ["all"]),
         datasets=tuple(args.datasets or ["all"]),

@@ -6,7 +6,8 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from bench.errors import Registry, UserError
 
@@ -14,9 +15,37 @@ SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 # 2: common random numbers (named streams per seed: bench.streams), `selection`
 
 
-SELECTIONS = ("best-val", "last")
-NOISE_KINDS = ("symmetric", "pair")
-OPTIMIZERS = ("adamw", "adamw-fused")  # the same AdamW; fused: one kernel (rounds differently)
+Pooling = Literal["mean", "cls"]
+Precision = Literal["fp32", "bf16", "fp16"]
+Batching = Literal["random", "length-grouped"]
+Selection = Literal["best-val", "last"]
+NoiseKind = Literal["symmetric", "pair"]
+Optimizer = Literal["adamw", "adamw-fused"]  # the same AdamW; fused: one kernel
+SELECTIONS, NOISE_KINDS, OPTIMIZERS = get_args(Selection), get_args(NoiseKind), get_args(Optimizer)
+
+
+def flag(default: Any, help: str, metavar: str | None = None) -> Any:
+    """A training setting with a command-line flag (--name-with-dashes); its help, and its
+    choices from its Literal type, are written once, here (the CLI is generated)."""
+    return field(default=default, metadata={"help": help, "metavar": metavar})
+
+
+@cache
+def choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of every Literal-typed setting."""
+    hints = get_type_hints(TrainSettings)
+    return {
+        f.name: get_args(hints[f.name])
+        for f in dataclasses.fields(TrainSettings)
+        if get_origin(hints[f.name]) is Literal
+    }
+
+
+def flagged_settings() -> list[dataclasses.Field]:
+    """The settings that have a command-line flag, in declaration order."""
+    return [f for f in dataclasses.fields(TrainSettings) if "help" in f.metadata]
+
+
 # Data-regime fields (issue "beyond accuracy"), added after spec version 2: the canonical
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
 REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
@@ -30,28 +59,58 @@ METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmi
 class TrainSettings:
     """Everything about training that changes a result, shared by every method."""
 
-    epochs: int = 2
-    batch_size: int = 32
+    epochs: int = flag(2, "epochs")
+    batch_size: int = flag(32, "training batch size")
     eval_batch_size: int = 128
-    lr: float = 1e-4
+    lr: float = flag(1e-4, "peak learning rate")
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
-    max_length: int = 40
-    train_size: int | None = 512  # stratified subsample of train; None = all
-    val_size: int | None = 200
-    test_size: int | None = 400
-    pooling: str = "mean"
+    max_length: int = flag(40, "tokens per example (longer ones are truncated)")
+    train_size: int | None = flag(512, "stratified training subsample (the paper profile: all)")
+    val_size: int | None = flag(200, "validation subsample")
+    test_size: int | None = flag(400, "test subsample")
+    pooling: Pooling = flag("mean", "pooling before the head: masked mean or the first token")
     dropout: float = 0.1
-    precision: str = "fp32"
-    batching: str = "random"  # or "length-grouped": sort by length within shuffled buckets
-    selection: str = "best-val"  # test the epoch with the best validation accuracy, or "last"
-    label_noise: float = 0.0  # share of training labels changed (from the data seed)
-    noise_kind: str = "symmetric"  # symmetric: to a uniform other class; pair: c -> c+1
-    per_class: int | None = None  # N training examples per class instead of train_size
-    ood_classes: int = 0  # classes held out of training and validation, tested as OOD
-    optimizer: str = "adamw"  # or "adamw-fused": torch's fused AdamW kernel (CPU and CUDA)
-    input_noise: float = 0.0  # share of training tokens replaced by random ones (data seed)
+    precision: Precision = flag(
+        "fp32", "autocast precision (fp16 adds a gradient scaler; the quick profile: bf16)"
+    )
+    batching: Batching = flag(
+        "random", "training batches: random, or sorted by length within shuffled buckets"
+    )
+    selection: Selection = flag(
+        "best-val", "which epoch is tested: best-val (best validation accuracy) or last"
+    )
+    label_noise: float = flag(
+        0.0,
+        "change this share of the training labels, in [0, 1) (from the data seed: the same "
+        "labels for every method and seed; validation and test stay clean)",
+        "RATE",
+    )
+    noise_kind: NoiseKind = flag(
+        "symmetric", "symmetric: to a uniformly drawn other class; pair: class c to c+1"
+    )
+    per_class: int | None = flag(
+        None,
+        "train on N examples per class (stratified, from the data seed) instead of the "
+        "profile's training subsample; exclusive with --train-size",
+        "N",
+    )
+    ood_classes: int = flag(
+        0,
+        "hold K classes (from the data seed) out of training and validation and score how "
+        "well max-softmax flags their test examples (AUROC, FPR95)",
+        "K",
+    )
+    optimizer: Optimizer = flag(
+        "adamw", "adamw, or adamw-fused (torch's one-kernel AdamW: faster, rounds differently)"
+    )
+    input_noise: float = flag(
+        0.0,
+        "replace this share of the training tokens by random vocabulary tokens, in [0, 1) "
+        "(from the data seed; never [CLS]/[SEP]/padding; evaluation untouched)",
+        "RATE",
+    )
 
     def __post_init__(self) -> None:
         checks = {  # name: (holds, what it must be)
@@ -72,31 +131,17 @@ class TrainSettings:
         for size in ("train_size", "val_size", "test_size"):
             value = getattr(self, size)
             checks[size] = (value is None or value >= 2, ">= 2")
+        for name, allowed in choices().items():
+            if getattr(self, name) not in allowed:
+                raise UserError(
+                    f"invalid {name.replace('_', ' ')} {getattr(self, name)!r}: choose "
+                    f"{' or '.join(allowed)}"
+                )
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise UserError(
                     f"invalid training setting {name}={getattr(self, name)!r}: must be {rule}"
                 )
-        if self.pooling not in ("mean", "cls"):
-            raise UserError(f"invalid pooling {self.pooling!r}: choose 'mean' or 'cls'")
-        if self.batching not in ("random", "length-grouped"):
-            raise UserError(
-                f"invalid batching {self.batching!r}: choose 'random' or 'length-grouped'"
-            )
-        if self.selection not in SELECTIONS:
-            raise UserError(
-                f"invalid selection {self.selection!r}: choose {' or '.join(SELECTIONS)}"
-            )
-        if self.precision not in ("fp32", "bf16", "fp16"):
-            raise UserError(f"invalid precision {self.precision!r}: choose fp32, bf16 or fp16")
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(
-                f"invalid optimizer {self.optimizer!r}: choose {' or '.join(OPTIMIZERS)}"
-            )
-        if self.noise_kind not in NOISE_KINDS:
-            raise UserError(
-                f"invalid noise kind {self.noise_kind!r}: choose {' or '.join(NOISE_KINDS)}"
-            )
         if self.noise_kind != "symmetric" and self.label_noise == 0:
             raise UserError(
                 f"noise kind {self.noise_kind!r} without label noise: add --label-noise RATE"

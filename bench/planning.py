@@ -18,14 +18,16 @@ from bench.config import PROFILE_SEEDS, RunSpec, TrainSettings, profile_settings
 from bench.datasets.hub import LOCAL_COPY_HINT
 from bench.datasets.registry import DatasetRegistry
 from bench.errors import UserError
-from bench.method_api import options_as_items
+from bench.method_api import MethodOptions, options_as_items
 from bench.models import Classifier
 from bench.records import FAILED_STATUSES, RunStatus
 from bench.registry import create_method, method_class, method_names
 from bench.store import Store
 from bench.studies import Study
 
-MATCHED_LAMBDA = {"alpha": 0.2, "draws": 1, "max_trick": True}
+# --lambda-mode matched: the shared lambda options at their defaults (Beta(0.2, 0.2), one
+# draw, the max trick), whatever a method's own defaults
+MATCHED_LAMBDA = {f.name: f.default for f in dataclasses.fields(MethodOptions)}
 
 
 @dataclass(frozen=True)
