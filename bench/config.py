@@ -148,8 +148,8 @@ class TrainSettings:
             )
         if self.per_class is not None and self.train_size is not None:
             raise UserError(
-                "per_class and train_size are exclusive: a per-class budget replaces the "
-                "training subsample (drop --train-size)"
+                "--per-class and --train-size are exclusive: a per-class budget replaces "
+                "the training subsample (drop --train-size)"
             )
 
     def regime(self) -> dict[str, Any]:

@@ -58,14 +58,9 @@ class SweepRequest:
         """The profile's settings with the overrides; a per-class budget replaces the
         profile's training subsample (and refuses an explicit --train-size)."""
         overrides = dict(self.overrides)
-        if overrides.get("per_class") is not None:
-            if overrides.get("train_size") is not None:
-                raise UserError(
-                    "--per-class and --train-size are exclusive: a per-class budget "
-                    "replaces the training subsample; drop one"
-                )
-            base = profile_settings(self.profile)
-            return dataclasses.replace(base, **{**overrides, "train_size": None})
+        if overrides.get("per_class") is not None:  # TrainSettings refuses both given
+            overrides = {"train_size": None, **overrides}
+            return dataclasses.replace(profile_settings(self.profile), **overrides)
         return profile_settings(self.profile, **overrides)
 
 

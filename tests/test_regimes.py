@@ -96,7 +96,7 @@ def test_per_class_counts_are_exact(n):
 
 
 def test_per_class_excludes_train_size():
-    with pytest.raises(UserError, match="per_class and train_size are exclusive"):
+    with pytest.raises(UserError, match="--per-class and --train-size are exclusive"):
         TrainSettings(per_class=5, train_size=100)
     with pytest.raises(UserError, match="--per-class and --train-size are exclusive"):
         SweepRequest(overrides={"per_class": 5, "train_size": 100}).settings()
