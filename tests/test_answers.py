@@ -133,3 +133,10 @@ def test_noise_claim_comes_from_the_noisy_study_cells():
     claims = by_key(run_claims([], [("label noise", noisy)]))
     assert claims["C3"].verdict == CONTRADICTED
     assert claims["C3"].effects[0].mean == pytest.approx(-2.0)
+
+
+def test_cost_claim_compares_timings_on_one_device_only():
+    ok = runs({"none": 0.0, "word": 0.0, "sentence": 0.0, "amplify": 0.0})
+    ok["device"] = np.where(ok.method == "word", "CPU (1 threads)", "CPU (2 threads)")
+    c2 = by_key(run_claims([("ref", ok)], []))["C2"]
+    assert {e.against for e in c2.effects} == {"sentence"}  # word ran elsewhere: left out
