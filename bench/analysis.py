@@ -253,12 +253,27 @@ def seed_t_interval(
     """The 95% t-interval over seeds of the difference averaged over `datasets` (seeds
     that ran every one of them): the interval a reader would compute by hand, against
     which the bootstrap's width is judged (with few seeds the bootstrap is narrower)."""
-    part = ok[ok.dataset.isin(datasets) & ok.method.isin([method, baseline])]
-    wide = part.pivot_table(index="seed", columns=["dataset", "method"], values="accuracy")
-    per_seed = pd.DataFrame(
-        {d: wide[(d, method)] - wide[(d, baseline)] for d in sorted(datasets)}
-    ).dropna()
-    return mean_interval(100 * per_seed.mean(axis=1).to_numpy())
+    return mean_interval(per_seed_difference(ok, method, baseline, datasets=datasets))
+
+
+def per_seed_difference(
+    ok: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str = "accuracy",
+    scale: float = 100,
+    datasets: set[str] | None = None,
+) -> np.ndarray:
+    """Per seed, the mean of a - b over the datasets both ran (or `datasets`), at the
+    seeds that ran every one of them."""
+    part = ok[ok.method.isin([a, b])]
+    wide = part.pivot_table(index="seed", columns=["dataset", "method"], values=metric)
+    ran = {method: {d for d, m in wide.columns if m == method} for method in (a, b)}
+    names = sorted(ran[a] & ran[b] if datasets is None else datasets)
+    if not names:
+        return np.array([])
+    diffs = pd.DataFrame({d: wide[(d, a)] - wide[(d, b)] for d in names}).dropna()
+    return scale * diffs.mean(axis=1).to_numpy()
 
 
 # ---------------------------------------------------------------- cost and mixing

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bench.analysis import per_seed_difference
 from bench.stats import ALPHA, mean_interval, paired_mde
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
@@ -104,21 +105,6 @@ def effect(
     sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
     mde = paired_mde(sd, len(per_seed))
     return Effect(regime, what, float(per_seed.mean()), low, high, mde, against)
-
-
-def per_seed_difference(
-    ok: pd.DataFrame, a: str, b: str, metric: str = "accuracy", scale: float = 100
-) -> np.ndarray:
-    """Per seed, the mean over the datasets both ran at every kept seed of a - b."""
-    part = ok[ok.method.isin([a, b])]
-    wide = part.pivot_table(index="seed", columns=["dataset", "method"], values=metric)
-    datasets = sorted(
-        {d for d, m in wide.columns if m == a} & {d for d, m in wide.columns if m == b}
-    )
-    if not datasets:
-        return np.array([])
-    diffs = pd.DataFrame({d: wide[(d, a)] - wide[(d, b)] for d in datasets}).dropna()
-    return scale * diffs.mean(axis=1).to_numpy()
 
 
 def mixup_methods(ok: pd.DataFrame, focus: str) -> list[str]:
