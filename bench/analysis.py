@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from bench.config import METHOD_ORDER, PROFILES, TrainSettings
+from bench.config import METHOD_ORDER, PROFILES
 from bench.records import RunRecord, RunStatus
 from bench.sampling import sampling_widths
 from bench.stats import (
@@ -27,7 +27,7 @@ from bench.stats import (
     seeds_needed,
     stratified_bootstrap,
 )
-from bench.studies import study_of_settings
+from bench.studies import study_of
 
 BASELINE = "none"
 MIN_BOOTSTRAP_SEEDS = 3
@@ -58,7 +58,7 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 sort_keys=True,
             ),
             "profile": profile_name(r),
-            "study": study_kind(r.spec.settings),
+            "study": study_of(r.spec),
             "record": r,
             **{name: getattr(r.spec.settings, name) for name in STUDY_COLUMNS},
         }
@@ -92,13 +92,6 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
 
 
 STUDY_COLUMNS = ("epochs", "label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
-
-
-# which study a regime field belongs to (bench.studies names them the same)
-def study_kind(settings: TrainSettings) -> str:
-    """'' for the clean in-distribution regime of the main tables; else the study (or
-    studies, joined by '+') the record's settings belong to."""
-    return study_of_settings(settings)
 
 
 def majority_share(labels: np.ndarray) -> float:

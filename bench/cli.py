@@ -236,7 +236,7 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
 
 
 # what a study fixes: the flags of what to run, and every training setting with a flag
-STUDY_FIXES = ("methods", "datasets", "profile", "opt", "alpha") + tuple(
+STUDY_FIXES = ("methods", "datasets", "model", "profile", "opt", "alpha", "lambda_mode") + tuple(
     f.name for f in dataclasses.fields(TrainSettings)
 )
 

@@ -75,10 +75,7 @@ def studies_table() -> str:
             study.question,
             " ".join(study.methods),
             " ".join(study.datasets),
-            "; ".join(
-                ", ".join(f"{k}={v}" for k, v in condition.items())
-                for condition in study.conditions
-            ),
+            "; ".join(study.condition_texts()),
             " ".join(map(str, study.seeds)),
             study.runs,
         ]

@@ -224,9 +224,11 @@ def study_requests(study: Study, seeds: tuple[int, ...] = ()) -> list[SweepReque
         SweepRequest(
             methods=study.methods,
             datasets=study.datasets,
+            model=study.model,
             seeds=seeds or study.seeds,
             profile=study.profile,
-            overrides=dict(condition),
+            overrides=study.overrides(condition),
+            options=study.option_pairs(condition),
         )
         for condition in study.conditions
     ]

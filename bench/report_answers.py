@@ -192,13 +192,13 @@ def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str
         f"difference beyond {r.smallest_margin:.2f} points is excluded."
         for r in agg.itertuples()
     ]
-    forest_rows = agg.assign(
-        label=[f"{FOCUS} - {o}" for o in agg.other],
-        mean=agg["diff"],
-        low=agg.corrected_low,
-        high=agg.corrected_high,
-    )
-    if not forest_rows.empty:
+    if not agg.empty:  # an aggregate needs two datasets
+        forest_rows = agg.assign(
+            label=[f"{FOCUS} - {o}" for o in agg.other],
+            mean=agg["diff"],
+            low=agg.corrected_low,
+            high=agg.corrected_high,
+        )
         figures.forest(
             forest_rows,
             "label",

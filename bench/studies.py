@@ -15,31 +15,69 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.config import RunSpec, profile_settings
 from bench.errors import Registry
 
-CLEAN = "clean"  # the condition label of a noise study's rate 0 (the main reference)
-# (label, x for plots, series within a dataset) of one run's condition, from its settings
-Labeller = Callable[[Any], tuple[str, float, str]]
+CLEAN = "clean"  # the condition label of a study's reference cell (the main reference)
+# (label, x for plots, series within a dataset) of one run's condition, from its spec
+Labeller = Callable[[RunSpec], tuple[str, float, str]]
+REFERENCE_PROFILE = "quick"
+REFERENCE_MODEL = "minilm-l6"
+# AMPLIFY's lambda in the strength study: the other methods' Beta(0.2, 0.2) (one draw, the
+# max trick: what --lambda-mode matched gives it), and Beta(1, 1) with the max trick
+AMPLIFY_MATCHED = {"alpha": 0.2, "draws": 1, "max_trick": True}
+AMPLIFY_STRONG = {"alpha": 1.0, "draws": 1, "max_trick": True}
 
 
-def _label_noise(s: Any) -> tuple[str, float, str]:
+def _label_noise(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
     if not s.label_noise:
         return CLEAN, 0.0, ""
     return f"{s.noise_kind} {s.label_noise:g}", s.label_noise, s.noise_kind
 
 
-def _per_class(s: Any) -> tuple[str, float, str]:
+def _per_class(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
     return f"{int(s.per_class)}/class, {int(s.epochs)} ep", float(s.per_class), ""
 
 
-def _ood(s: Any) -> tuple[str, float, str]:
-    return f"{int(s.ood_classes)} held out", float(s.ood_classes), ""
+def _ood(spec: RunSpec) -> tuple[str, float, str]:
+    classes = spec.settings.ood_classes
+    return f"{int(classes)} held out", float(classes), ""
 
 
-def _input_noise(s: Any) -> tuple[str, float, str]:
+def _input_noise(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
     if not s.input_noise:
         return CLEAN, 0.0, "input noise"
     return f"input noise {s.input_noise:g}", s.input_noise, "input noise"
+
+
+def _epochs(spec: RunSpec) -> tuple[str, float, str]:
+    epochs = spec.settings.epochs
+    if epochs == profile_settings(REFERENCE_PROFILE).epochs:
+        return CLEAN, float(epochs), ""
+    return f"{epochs} epochs", float(epochs), ""
+
+
+def _train_size(spec: RunSpec) -> tuple[str, float, str]:
+    size = spec.settings.train_size or 0
+    if size == profile_settings(REFERENCE_PROFILE).train_size:
+        return CLEAN, float(size), ""
+    return f"{size} examples", float(size), ""
+
+
+def _strength(spec: RunSpec) -> tuple[str, float, str]:
+    options = dict(spec.method_options)
+    for variant in (AMPLIFY_MATCHED, AMPLIFY_STRONG):
+        if spec.method == "amplify" and variant.items() <= options.items():
+            alpha = variant["alpha"]
+            return f"Beta({alpha:g}, {alpha:g}), max trick", float(alpha), ""
+    return CLEAN, 0.0, ""
+
+
+def _base_model(spec: RunSpec) -> tuple[str, float, str]:
+    return spec.model, 0.0, ""
 
 
 @dataclass(frozen=True)
@@ -52,9 +90,10 @@ class Study:
     methods: tuple[str, ...]
     datasets: tuple[str, ...]
     conditions: tuple[dict[str, Any], ...]
-    # what the report needs: the setting whose non-default value marks a record as this
-    # study's, the settings its conditions vary, a condition's label, title and text
-    marker: str
+    # what the report needs: the regime setting whose non-default value marks a record as
+    # this study's (None: the records of its exact conditions are), the settings its
+    # conditions vary, a condition's label, title and text
+    marker: str | None
     varied: tuple[str, ...]
     label: Labeller
     title: str
@@ -64,11 +103,58 @@ class Study:
     note: str = ""
     curve: tuple[str, bool] | None = None  # accuracy against the condition: (x label, log x)
     borrows_clean: bool = False  # rate 0 is the main reference's cell
+    baseline_in_every_cell: bool = False  # the reference's `none` is every cell's baseline
     noise: bool = False  # bears on the claim that mixing limits the influence of noise
+    model: str = REFERENCE_MODEL
+    # a condition may also hold "options": {method: {option: value}}, the methods' options
+    # it runs with (typed values, as the record holds them)
 
     @property
     def runs(self) -> int:
         return len(self.methods) * len(self.datasets) * len(self.conditions) * len(self.seeds)
+
+    @staticmethod
+    def overrides(condition: dict[str, Any]) -> dict[str, Any]:
+        """The TrainSettings fields a condition sets."""
+        return {k: v for k, v in condition.items() if k != "options"}
+
+    @staticmethod
+    def option_pairs(condition: dict[str, Any]) -> tuple[str, ...]:
+        """The method options a condition sets, as METHOD.KEY=VALUE (--opt)."""
+        return tuple(
+            f"{method}.{key}={value}"
+            for method, values in condition.get("options", {}).items()
+            for key, value in values.items()
+        )
+
+    def condition_texts(self) -> list[str]:
+        """Each condition as flags would say it (for --list)."""
+        texts = []
+        for condition in self.conditions:
+            parts = [f"{k}={v}" for k, v in self.overrides(condition).items()]
+            parts += self.option_pairs(condition)
+            if self.model != REFERENCE_MODEL:
+                parts.insert(0, f"model={self.model}")
+            texts.append(", ".join(parts))
+        return texts
+
+    def member(self, spec: RunSpec) -> bool:
+        """Whether a run belongs to this study: its marker setting is set, or (no marker)
+        its model, settings and the condition's method options are one of the study's."""
+        if self.marker is not None:
+            return self.marker in spec.settings.regime()
+        if spec.model != self.model:
+            return False
+        options = dict(spec.method_options)
+        for condition in self.conditions:
+            wanted = condition.get("options", {})
+            if spec.settings != profile_settings(self.profile, **self.overrides(condition)):
+                continue
+            if not wanted:
+                return True
+            if spec.method in wanted and wanted[spec.method].items() <= options.items():
+                return True
+        return False
 
 
 STUDIES: Registry[Study] = Registry(
@@ -145,6 +231,90 @@ STUDIES: Registry[Study] = Registry(
                 noise=True,
             ),
             Study(
+                name="strength",
+                question="does AMPLIFY's mixing site help when it really mixes?",
+                methods=("amplify",),
+                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
+                conditions=(
+                    {"options": {"amplify": AMPLIFY_MATCHED}},
+                    {"options": {"amplify": AMPLIFY_STRONG}},
+                ),
+                seeds=(0, 1, 2, 3, 4, 5, 6),  # the reference's seeds: its none is the baseline
+                profile=REFERENCE_PROFILE,
+                note="AMPLIFY's lambda as the other methods draw it, and stronger; none and "
+                "AMPLIFY as published are the main (bf16) reference; 98 runs",
+                marker=None,
+                varied=(),
+                label=_strength,
+                title="Mixing strength",
+                text="AMPLIFY as published draws lambda as the max of 5 draws of Beta(0.1, "
+                "0.1), so it barely mixes (lambda > 0.99 on most steps). Here it draws lambda "
+                "as the other methods do (one draw of Beta(0.2, 0.2) with the max trick, what "
+                "`--lambda-mode matched` gives it) and stronger (Beta(1, 1), max trick: lambda "
+                "uniform on [0.5, 1]). Each cell compares AMPLIFY at that strength with `none` "
+                "of the main reference; the *clean* cell is the reference itself (AMPLIFY as "
+                "published).",
+                borrows_clean=True,
+                baseline_in_every_cell=True,
+            ),
+            Study(
+                name="schedule",
+                question="does mixup help when training is long enough to overfit?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8", "r52"),
+                conditions=({"epochs": 10},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                note="10 epochs instead of 3; the 3-epoch cell is the main (bf16) reference; "
+                "75 runs",
+                marker=None,
+                varied=("epochs",),
+                label=_epochs,
+                title="Longer training",
+                text="The quick profile's 512 training examples seen 10 times (320 steps) instead "
+                "of 3 (96 steps): the model can fit its training set, where a regulariser should "
+                "help. The *clean* cell is the main reference (3 epochs).",
+                borrows_clean=True,
+            ),
+            Study(
+                name="data-size",
+                question="does mixup help with four times the training data?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8", "r52"),
+                conditions=({"train_size": 2048},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                note="2048 training examples instead of 512 (3 epochs, 384 steps); the "
+                "512-example cell is the main (bf16) reference; 75 runs",
+                marker=None,
+                varied=("train_size",),
+                label=_train_size,
+                title="More training data",
+                text="2048 stratified training examples instead of the quick profile's 512, "
+                "3 epochs as there (384 steps instead of 96). The *clean* cell is the main "
+                "reference (512 examples).",
+                borrows_clean=True,
+            ),
+            Study(
+                name="base-model",
+                question="does mixup help a 12-layer, 110M-parameter encoder?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8"),
+                conditions=({},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                model="mpnet-base",
+                note="mpnet-base (all-mpnet-base-v2; `bash scripts/setup.sh --with mpnet-base`) "
+                "at the quick profile; 50 runs",
+                marker=None,
+                varied=(),
+                label=_base_model,
+                title="A base-size encoder",
+                text="`mpnet-base` (all-mpnet-base-v2: 12 layers, hidden 768, 110M parameters) "
+                "instead of the 6-layer MiniLM, at the quick profile. Every method mixes at "
+                "the same points of its layers (tested on a tiny MPNet).",
+            ),
+            Study(
                 name="ood",
                 question="does mixup make max-softmax better at flagging unseen classes?",
                 methods=("none", "word", "tmix", "amplify"),
@@ -171,11 +341,10 @@ def get_study(name: str) -> Study:
     return STUDIES.lookup(name)
 
 
-def study_of_settings(settings: Any) -> str:
-    """'' for the clean in-distribution regime of the main tables; else the study (or
-    studies, joined by '+') whose marker setting the record's settings set."""
-    regime = settings.regime()
-    return "+".join(study.name for study in STUDIES.values() if study.marker in regime)
+def study_of(spec: RunSpec) -> str:
+    """'' for a run of the main tables; else the study (or studies, joined by '+') the run
+    belongs to."""
+    return "+".join(study.name for study in STUDIES.values() if study.member(spec))
 
 
 def find_study(name: str) -> Study | None:

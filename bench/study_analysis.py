@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.analysis import aggregates, differences, method_order, ok_runs, summary
+from bench.analysis import BASELINE, aggregates, differences, method_order, ok_runs, summary
 from bench.stats import mean_interval
 from bench.studies import CLEAN, find_study
 
@@ -54,10 +54,9 @@ def base_key(settings, study: str) -> str:
 def condition(row: pd.Series, study: str) -> tuple[str, float, str]:
     """(label, x for plots, series within a dataset) of one run's condition."""
     entry = find_study(study)
-    settings = row.record.spec.settings
     if entry is not None:
-        return entry.label(settings)
-    regime = settings.regime()  # several regimes at once: name them all
+        return entry.label(row.record.spec)
+    regime = row.record.spec.settings.regime()  # several regimes at once: name them all
     return ", ".join(f"{k}={v}" for k, v in regime.items()), 0.0, ""
 
 
@@ -76,10 +75,33 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
                 clean_keys = clean.record.map(lambda r, s=study: base_key(r.spec.settings, s))
                 clean = clean[clean_keys == key]
                 clean = clean[clean.dataset.isin(set(block.dataset))]
-                clean = clean[clean.method.isin(set(block.method))]
+                clean = clean[clean.method.isin(borrowed_methods(block.method))]
                 block = pd.concat([clean, block])
             out.append((study, model, block))
     return out
+
+
+def borrowed_methods(labels: pd.Series) -> set[str]:
+    """The reference runs a study's clean cell takes: its own methods (a variant's
+    published form too) and `none`."""
+    return {*labels, *(label.split("[")[0] for label in labels), BASELINE}
+
+
+def baseline_everywhere(ok: pd.DataFrame) -> pd.DataFrame:
+    """The clean cell's `none` runs copied into every other cell of their dataset, so that
+    a cell of method variants (the strength study) is compared with the reference."""
+    base = ok[(ok.condition == CLEAN) & (ok.method == BASELINE)]
+    cells = ok[ok.condition != CLEAN].drop_duplicates(["base_dataset", "condition"])
+    copies = [
+        base[base.base_dataset == cell.base_dataset].assign(
+            condition=cell.condition,
+            x=cell.x,
+            series=cell.series,
+            dataset=cell.dataset,
+        )
+        for cell in cells.itertuples()
+    ]
+    return pd.concat([ok, *copies], ignore_index=True)
 
 
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
@@ -97,6 +119,8 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         dataset=ok.dataset + CELL_SEPARATOR + labelled[0],
     )
     entry = find_study(study)
+    if entry is not None and entry.baseline_in_every_cell:
+        ok = baseline_everywhere(ok)
     if entry is not None and entry.borrows_clean:  # the clean cell joins every series
         clean, noisy = ok[ok.condition == CLEAN], ok[ok.condition != CLEAN]
         kinds = sorted(set(noisy.series)) or sorted(set(clean.series)) or [""]

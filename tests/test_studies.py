@@ -19,7 +19,7 @@ from bench.records import OODScores
 from bench.registry import method_names
 from bench.report import write_report
 from bench.store import Store
-from bench.studies import STUDIES
+from bench.studies import AMPLIFY_STRONG, STUDIES, study_of
 from tests.conftest import fake_record, fake_result
 
 
@@ -34,7 +34,7 @@ def test_study_grid_is_valid_and_expands_to_its_runs(name, tmp_path):
     )
     assert len(plan.todo) == study.runs and not plan.done
     assert len({spec.hash for spec in plan.todo}) == study.runs
-    assert all(spec.settings.regime() for spec in plan.todo)  # every run is in a regime
+    assert {study_of(spec) for spec in plan.todo} == {name}  # every run is the study's
     seeds = [spec.seed for spec in plan.todo]
     assert seeds == sorted(seeds)  # seed-major: a stopped study leaves whole seeds
 
@@ -191,3 +191,71 @@ def test_a_study_is_one_entry_no_other_module_names_one():
         text = path.read_text()
         for name in STUDIES:
             assert f'"{name}"' not in text and f"'{name}'" not in text, (path.name, name)
+
+
+# ---------------------------------------------------------------- studies without a marker
+
+
+def quick_spec(method, seed, model="minilm-l6", options=(), **changes):
+    settings = dataclasses.replace(PROFILES["quick"], **changes)
+    return RunSpec(method, "ds", model, seed, settings, tuple(sorted(options)))
+
+
+@pytest.fixture
+def ladder_results(tmp_path) -> Store:
+    """The quick reference (none, amplify) and one run set of each marker-less study."""
+    store = Store(tmp_path / "results")
+    runs = {
+        quick_spec("none", 0): [0.8, 0.7, 0.75],
+        quick_spec("amplify", 0): [0.8, 0.72, 0.75],
+        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items()): [0.85, 0.8, 0.8],
+        quick_spec("none", 0, epochs=10): [0.6, 0.6, 0.65],
+        quick_spec("word", 0, epochs=10): [0.7, 0.7, 0.75],
+        quick_spec("none", 0, model="mpnet-base"): [0.9, 0.9, 0.9],
+        quick_spec("word", 0, model="mpnet-base"): [0.9, 0.95, 0.9],
+    }
+    for first, values in runs.items():
+        for seed, a in enumerate(values):
+            spec_ = dataclasses.replace(first, seed=seed)
+            store.write(fake_record(spec_, result=result(a)))
+    return store
+
+
+def test_each_marker_less_study_takes_exactly_its_runs():
+    assert study_of(quick_spec("none", 0)) == ""  # the reference
+    assert study_of(quick_spec("amplify", 0, options=AMPLIFY_STRONG.items())) == "strength"
+    assert study_of(quick_spec("amplify", 0, options=[("alpha", 0.5)])) == ""
+    assert study_of(quick_spec("none", 0, epochs=10)) == "schedule"
+    assert study_of(quick_spec("none", 0, epochs=5)) == ""
+    assert study_of(quick_spec("none", 0, train_size=2048)) == "data-size"
+    assert study_of(quick_spec("none", 0, model="mpnet-base")) == "base-model"
+    assert study_of(quick_spec("none", 0, model="mpnet-base", epochs=10)) == ""
+
+
+def test_marker_less_studies_are_kept_out_of_the_main_tables(ladder_results, tmp_path):
+    out = tmp_path / "reports"
+    text = write_report(ladder_results, out).read_text()
+    main_acc = pd.read_csv(out / "accuracy.csv")
+    assert set(main_acc.method) == {"none", "amplify"} and set(main_acc.n) == {3}
+    for title in ("Study: Mixing strength", "Study: Longer training", "Study: A base-size"):
+        assert title in text
+
+
+def test_strength_compares_each_variant_with_the_reference_none(ladder_results, tmp_path):
+    out = tmp_path / "reports"
+    write_report(ladder_results, out)
+    diff = pd.read_csv(out / "study_strength_difference_to_none.csv").set_index("dataset")
+    strong = diff.loc["ds · Beta(1, 1), max trick"]
+    assert strong["diff"] == pytest.approx(100 * np.mean([0.05, 0.1, 0.05]))
+    assert strong["family"] == "study"
+    assert diff.loc["ds · clean", "method"] == "amplify"  # AMPLIFY as published, for context
+
+
+def test_schedule_takes_the_three_epoch_reference_as_its_clean_cell(ladder_results, tmp_path):
+    out = tmp_path / "reports"
+    write_report(ladder_results, out)
+    diff = pd.read_csv(out / "study_schedule_difference_to_none.csv").set_index("dataset")
+    assert diff.loc["ds · 10 epochs", "diff"] == pytest.approx(100 * np.mean([0.1, 0.1, 0.1]))
+    accuracy = pd.read_csv(out / "study_schedule_accuracy.csv")
+    clean = accuracy[accuracy.condition == "clean"]  # the reference's none, not its amplify
+    assert clean.method.tolist() == ["none"] and clean["mean"].iloc[0] == pytest.approx(75.0)
