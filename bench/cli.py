@@ -12,12 +12,14 @@ from pathlib import Path
 import torch
 
 from bench import harness
+from bench.attempts import WorkerConfig
 from bench.config import PROFILES, RunSpec, TrainSettings, choices, flagged_settings
 from bench.datasets.regimes import held_out_classes
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
-from bench.executors import InProcessExecutor, LocalPoolExecutor, Outcome, WorkerConfig
+from bench.executors import InProcessExecutor, Outcome
 from bench.listing import print_list, print_plan, summary_table
+from bench.local_pool import LocalPoolExecutor
 from bench.models import DEFAULT_MODEL, MODEL_ALIASES
 from bench.planning import (
     Plan,

@@ -14,9 +14,10 @@ import logging
 import socket
 from typing import Any
 
+from bench.attempts import Attempt, WorkerConfig, attempt
 from bench.config import RunSpec
 from bench.errors import UserError
-from bench.executors import Attempt, RemoteExecutor, WorkerConfig, attempt
+from bench.executors import Executor
 
 INSTALL_HINT = "install it with: pip install -e '.[ray]' (or pip install 'ray>=2.9')"
 
@@ -60,7 +61,7 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         ) from None
 
 
-class RayExecutor(RemoteExecutor):
+class RayExecutor(Executor):
     """Each run is a Ray task; at most as many in flight as the cluster has room for."""
 
     def __init__(self, config: WorkerConfig, address: str | None = None) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import executors
+from bench import local_pool
 from bench.cli import main
-from bench.executors import split_cores
+from bench.local_pool import split_cores
 from bench.records import RunRecord
 from bench.registry import method_names
 from bench.store import load_record
@@ -58,20 +58,20 @@ def test_split_cores_gives_disjoint_equal_shares():
 
 
 def test_workers_get_the_gpus_this_process_was_given(monkeypatch):
-    monkeypatch.setattr(executors.torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(local_pool.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(local_pool.torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
-    assert executors.visible_gpus() == ["2", "3"]
+    assert local_pool.visible_gpus() == ["2", "3"]
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    assert executors.visible_gpus() == ["0", "1"]
-    monkeypatch.setattr(executors.torch.cuda, "is_available", lambda: False)
-    assert executors.visible_gpus() == []
+    assert local_pool.visible_gpus() == ["0", "1"]
+    monkeypatch.setattr(local_pool.torch.cuda, "is_available", lambda: False)
+    assert local_pool.visible_gpus() == []
 
 
 def test_pool_refuses_more_workers_than_gpus(monkeypatch):
-    monkeypatch.setattr(executors, "visible_gpus", lambda: ["0", "1"])
-    with pytest.raises(executors.UserError, match="only 2 GPU"):
-        executors.LocalPoolExecutor(executors.WorkerConfig(device="auto"), workers=3)
+    monkeypatch.setattr(local_pool, "visible_gpus", lambda: ["0", "1"])
+    with pytest.raises(local_pool.UserError, match="only 2 GPU"):
+        local_pool.LocalPoolExecutor(local_pool.WorkerConfig(device="auto"), workers=3)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_unreachable_ray_address_fails_fast(tmp_path, capsys):
 
 
 def test_worker_config_builds_a_runtime_anywhere():
-    config = executors.WorkerConfig(device="cpu", threads=1, compile=True)
+    config = local_pool.WorkerConfig(device="cpu", threads=1, compile=True)
     runtime = config.runtime()
     assert runtime.threads == 1 and runtime.registry is not None and not runtime.progress
     assert runtime.compile and runtime.device == "cpu"

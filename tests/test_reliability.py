@@ -16,7 +16,7 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench import executors
+from bench import attempts
 from bench.cli import build_parser, main, reports_dir, request_from_args
 from bench.datasets.local import load_folder
 from bench.datasets.registry import build_registry
@@ -61,7 +61,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
         ("rt-polarity", "tmix"): torch.cuda.OutOfMemoryError("CUDA out of memory"),
         ("rt-polarity", "amplify"): Diverged("loss became nan at step 3"),
     }
-    monkeypatch.setattr(executors.harness, "run", fake_run_failing(failures))
+    monkeypatch.setattr(attempts.harness, "run", fake_run_failing(failures))
     args = [
         "--methods",
         "none",
@@ -86,7 +86,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
     assert "3 run(s) did not finish ok" in err and "rt-polarity/tmix/seed0: oom" in err
 
     # --retry-failed reruns exactly the three failed specs
-    monkeypatch.setattr(executors.harness, "run", fake_run_failing({}))
+    monkeypatch.setattr(attempts.harness, "run", fake_run_failing({}))
     assert main([*args, "--retry-failed"]) == 0
     out, _ = capsys.readouterr()
     assert "plan: 3 run(s) to do, 2 already done" in out
@@ -94,7 +94,7 @@ def test_failed_oom_and_diverged_runs_are_recorded_and_the_sweep_goes_on(
 
 
 def test_corrupt_record_is_reported_and_redone(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(executors.harness, "run", fake_run_failing({}))
+    monkeypatch.setattr(attempts.harness, "run", fake_run_failing({}))
     args = [
         "--methods",
         "none",
@@ -295,7 +295,7 @@ def test_argument_parsing_gives_a_plan_or_a_user_error(argv):
 def test_a_sweep_into_another_results_folder_leaves_reports_untouched(tmp_path, monkeypatch):
     committed = ROOT / "reports" / "REPORT.md"
     before = committed.stat().st_mtime_ns if committed.exists() else None
-    monkeypatch.setattr(executors.harness, "run", fake_run_failing({}))
+    monkeypatch.setattr(attempts.harness, "run", fake_run_failing({}))
     args = ["--methods", "none", "--datasets", "rt-polarity", *SMALL]
     args.remove("--no-report")
     assert main([*args, "--results-dir", str(tmp_path / "scratch")]) == 0
