@@ -34,11 +34,22 @@ MIN_BOOTSTRAP_SEEDS = 3
 
 
 def profile_name(record: RunRecord) -> str:
-    """The profile whose settings the record's spec has, or 'custom'."""
-    for name, settings in PROFILES.items():
-        if settings == record.spec.settings:
+    """The profile whose settings the record's spec has; else the profile its request
+    started from with the settings that differ from it (e.g. 'quick, selection=best-val'),
+    or 'custom' for an older record that did not say."""
+    settings = record.spec.settings
+    for name, candidate in PROFILES.items():
+        if candidate == settings:
             return name
-    return "custom"
+    started = PROFILES.get(record.spec.profile or "")
+    if started is None:
+        return "custom"
+    changed = [
+        f"{f.name}={getattr(settings, f.name)}"
+        for f in dataclasses.fields(settings)
+        if getattr(settings, f.name) != getattr(started, f.name)
+    ]
+    return ", ".join([str(record.spec.profile), *changed])
 
 
 def records_frame(records: list[RunRecord]) -> pd.DataFrame:
@@ -49,6 +60,7 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
         row = {
             "dataset": r.spec.dataset,
             "method": r.method_label,
+            "method_name": r.spec.method,
             "seed": r.spec.seed,
             "model": r.spec.model,
             "status": r.status.value,
@@ -112,14 +124,16 @@ def degenerate_run(pred: np.ndarray, label: np.ndarray) -> bool:
     return bool(above_majority.pvalue >= ALPHA or covered < 0.5)
 
 
-def method_order(methods: list[str]) -> list[str]:
-    """The built-in methods in their usual order, then the others alphabetically."""
+def method_order(frame: pd.DataFrame) -> list[str]:
+    """The method labels of a frame: the built-in methods in their usual order (each
+    with its variants), then the others alphabetically."""
+    names = dict(zip(frame.method, frame.method_name, strict=True))
 
-    def key(m: str) -> tuple[int, str]:
-        base = m.split("[")[0]
-        return (METHOD_ORDER.index(base) if base in METHOD_ORDER else 99, m)
+    def key(label: str) -> tuple[int, str]:
+        name = names[label]
+        return (METHOD_ORDER.index(name) if name in METHOD_ORDER else 99, label)
 
-    return sorted(set(methods), key=key)
+    return sorted(names, key=key)
 
 
 def ok_runs(block: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +224,7 @@ def aggregates(ok: pd.DataFrame, baseline: str = BASELINE, reps: int = 4000) -> 
     Only datasets with at least MIN_BOOTSTRAP_SEEDS paired seeds count: with fewer, a
     resample of the seeds has too few distinct values for an interval to mean anything."""
     per_method = {}
-    for method in method_order(list(ok.method)):
+    for method in method_order(ok):
         if method == baseline:
             continue
         per_dataset = {}
@@ -370,7 +384,7 @@ class BlockAnalysis:
 
 def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
     ok = ok_runs(block)
-    methods = method_order(list(block.method))
+    methods = method_order(block)
     acc = summary(ok)
     return BlockAnalysis(
         methods=methods,

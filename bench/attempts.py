@@ -25,7 +25,7 @@ from bench.training import Diverged
 @dataclass(frozen=True)
 class WorkerConfig:
     """How a worker process builds its Runtime: plain values, so it pickles to any process
-    or machine (a Runtime holds loaded models and a registry, which stay where they are)."""
+    or machine (a Runtime holds loaded models and a dataset registry, which stay where they are)."""
 
     device: str = "auto"
     threads: int | None = None
@@ -40,7 +40,7 @@ class WorkerConfig:
             compile=self.compile,
             trust_remote_code=self.trust_remote_code,
             threads=self.threads,
-            registry=build_registry(self.data_dir),
+            dataset_registry=build_registry(self.data_dir),
         )
 
 

@@ -243,10 +243,12 @@ STUDY_FIXES = ("methods", "datasets", "model", "profile", "opt", "alpha", "lambd
 )
 
 
-def make_plan_from_args(args: argparse.Namespace, registry: DatasetRegistry, store: Store) -> Plan:
+def make_plan_from_args(
+    args: argparse.Namespace, dataset_registry: DatasetRegistry, store: Store
+) -> Plan:
     """The plan of a sweep, or of a named study (refusing the flags the study fixes)."""
     if not args.study:
-        return make_plan(request_from_args(args), registry, store)
+        return make_plan(request_from_args(args), dataset_registry, store)
     study = get_study(args.study)
     defaults = build_parser().parse_args([])
     given = [
@@ -264,7 +266,7 @@ def make_plan_from_args(args: argparse.Namespace, registry: DatasetRegistry, sto
     plans = [
         make_plan(
             dataclasses.replace(request, force=args.force, retry_failed=args.retry_failed),
-            registry,
+            dataset_registry,
             store,
         )
         for request in study_requests(study, tuple(args.seeds or ()))
@@ -291,15 +293,15 @@ def reports_dir(args: argparse.Namespace) -> Path:
 def run_sweep(args: argparse.Namespace) -> int:
     """--list, --report, or a sweep: plan, check every input, run, summarise, report."""
     store = Store(Path(args.results_dir))
-    registry = build_registry(args.data_dir)
+    dataset_registry = build_registry(args.data_dir)
     if args.list:
-        print_list(registry)
+        print_list(dataset_registry)
         return 0
     if args.report:
         print(f"report written to {write_report(store, reports_dir(args))}")
         return 0
     check_executor_args(args)
-    plan = make_plan_from_args(args, registry, store)
+    plan = make_plan_from_args(args, dataset_registry, store)
     print_plan(plan)
     outcomes: list[Outcome] = []
     skipped: list[RunSpec] = []
@@ -309,10 +311,10 @@ def run_sweep(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             trust_remote_code=args.trust_remote_code,
             threads=args.threads,
-            registry=registry,
+            dataset_registry=dataset_registry,
             compile=args.compile,
         )
-        check_before_training(plan, runtime, registry)
+        check_before_training(plan, runtime, dataset_registry)
         store.check_writable()
         executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
         if not execute(plan, executor, store, args.force, outcomes, skipped):
@@ -338,7 +340,9 @@ def bf16_fast(device) -> bool:
     return cpu_bf16_fast() is not False
 
 
-def check_before_training(plan: Plan, runtime: harness.Runtime, registry: DatasetRegistry) -> None:
+def check_before_training(
+    plan: Plan, runtime: harness.Runtime, dataset_registry: DatasetRegistry
+) -> None:
     """Every check that needs the device, the model or the data, before the first run:
     a bad device, model, method option or dataset fails here with exit 2, nothing written."""
     device = runtime.torch_device()  # --device cuda without CUDA
@@ -347,7 +351,7 @@ def check_before_training(plan: Plan, runtime: harness.Runtime, registry: Datase
     encoder, _, _ = runtime.backbone(plan.todo[0].model)
     check_methods_fit_model(plan.todo, encoder)  # depth, family
     for name, held_out in dict.fromkeys((s.dataset, s.settings.ood_classes) for s in plan.todo):
-        dataset = load_dataset_cached(registry.get(name))
+        dataset = load_dataset_cached(dataset_registry.get(name))
         if held_out:  # at least two classes must stay in training
             try:
                 held_out_classes(dataset.num_labels, held_out)

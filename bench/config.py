@@ -240,6 +240,9 @@ class RunSpec:
     settings: TrainSettings
     method_options: tuple[tuple[str, Any], ...] = field(default=())
     version: int = SPEC_VERSION  # older records keep the version they were made with
+    # the profile the request started from: a name for the report, not part of what the
+    # spec is (left out of its hash and equality; settings say what ran)
+    profile: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

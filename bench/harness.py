@@ -52,7 +52,7 @@ class Runtime:
     progress: bool = True
     trust_remote_code: bool = False
     threads: int | None = None
-    registry: DatasetRegistry | None = None
+    dataset_registry: DatasetRegistry | None = None
     compile: bool = False  # torch.compile the hook-free blocks of each layer
     _backbones: dict[str, Any] = field(default_factory=dict)
 
@@ -250,9 +250,9 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
         torch.set_num_threads(runtime.threads)
     device = runtime.torch_device()
     configure_cuda(device, spec.settings)
-    registry = runtime.registry
-    assert registry is not None
-    entry = registry.get(spec.dataset)
+    dataset_registry = runtime.dataset_registry
+    assert dataset_registry is not None
+    entry = dataset_registry.get(spec.dataset)
     dataset = prepare(load_dataset_cached(entry), spec.settings)
     encoder, tokenizer, resolved = runtime.backbone(spec.model)
     method = create_method(spec.method, dict(spec.method_options))

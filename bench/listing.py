@@ -17,7 +17,7 @@ from bench.registry import create_method, method_class, method_names
 from bench.studies import STUDIES
 
 
-def print_list(registry: DatasetRegistry) -> None:
+def print_list(dataset_registry: DatasetRegistry) -> None:
     rows = []
     for name in method_names():
         cls = method_class(name)
@@ -27,7 +27,7 @@ def print_list(registry: DatasetRegistry) -> None:
     print(tabulate(rows, headers=["method", "mixes", "options (defaults)"]))
     print()
     rows = []
-    for entry in registry.entries.values():
+    for entry in dataset_registry.entries.values():
         reason = entry.availability()
         sizes = "-"
         if reason is None and entry.kind != "hub":

@@ -101,21 +101,21 @@ def parse_method_options(pairs: tuple[str, ...], methods: list[str]) -> dict[str
 
 
 def resolve_datasets(
-    names: tuple[str, ...], registry: DatasetRegistry
+    names: tuple[str, ...], dataset_registry: DatasetRegistry
 ) -> tuple[list[str], dict[str, str]]:
     """The datasets to run, and those skipped with the reason (only for 'all')."""
     chosen: list[str] = []
     unavailable: dict[str, str] = {}
     for name in names:
         if name == "all":
-            for entry in registry.entries.values():
+            for entry in dataset_registry.entries.values():
                 reason = entry.availability()
                 if reason is None:
                     chosen.append(entry.name)
                 else:
                     unavailable[entry.name] = reason
             continue
-        entry = registry.get(name)
+        entry = dataset_registry.get(name)
         reason = entry.availability()
         if reason is not None:
             hint = f"; {LOCAL_COPY_HINT.format(name=name)}" if entry.kind == "hub" else ""
@@ -148,19 +148,27 @@ def method_options(request: SweepRequest, methods: list[str]) -> dict[str, tuple
     return out
 
 
-def make_plan(request: SweepRequest, registry: DatasetRegistry, store: Store) -> Plan:
+def make_plan(request: SweepRequest, dataset_registry: DatasetRegistry, store: Store) -> Plan:
     """Every spec of the request, split into to-do and done (resume)."""
     settings = request.settings()
     methods = expand_methods(request.methods)
     options = method_options(request, methods)
-    datasets, unavailable = resolve_datasets(request.datasets, registry)
+    datasets, unavailable = resolve_datasets(request.datasets, dataset_registry)
     seeds = list(dict.fromkeys(request.seeds or PROFILE_SEEDS[request.profile]))
     plan = Plan(unavailable=unavailable)
     # seed-major order: a sweep stopped part-way leaves whole seeds, not whole datasets
     for seed in seeds:
         for dataset in datasets:
             for method in methods:
-                spec = RunSpec(method, dataset, request.model, seed, settings, options[method])
+                spec = RunSpec(
+                    method,
+                    dataset,
+                    request.model,
+                    seed,
+                    settings,
+                    options[method],
+                    profile=request.profile,
+                )
                 status = store.status(spec)
                 if request.retry_failed:
                     redo = status in FAILED_STATUSES

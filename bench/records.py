@@ -288,6 +288,7 @@ class RunRecord:
             "spec": self.spec.to_dict(),
             "spec_hash": self.spec_hash,
             "method_label": self.method_label,
+            "profile": self.spec.profile,
             "status": self.status.value,
             "error": self.error,
             "traceback": self.traceback,
@@ -307,7 +308,7 @@ class RunRecord:
         if version == 1:
             data = _from_schema_1(data)
         try:
-            spec = RunSpec.from_dict(data["spec"])
+            spec = dataclasses.replace(RunSpec.from_dict(data["spec"]), profile=data.get("profile"))
             result = data.get("result")
             known = set(cls._KEYS)
             return cls(
@@ -332,6 +333,7 @@ class RunRecord:
         "spec",
         "spec_hash",
         "method_label",
+        "profile",
         "status",
         "error",
         "traceback",

@@ -75,16 +75,11 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
                 clean_keys = clean.record.map(lambda r, s=study: base_key(r.spec.settings, s))
                 clean = clean[clean_keys == key]
                 clean = clean[clean.dataset.isin(set(block.dataset))]
-                clean = clean[clean.method.isin(borrowed_methods(block.method))]
+                borrowed = {*block.method, *block.method_name, BASELINE}  # variants' base
+                clean = clean[clean.method.isin(borrowed)]
                 block = pd.concat([clean, block])
             out.append((study, model, block))
     return out
-
-
-def borrowed_methods(labels: pd.Series) -> set[str]:
-    """The reference runs a study's clean cell takes: its own methods (a variant's
-    published form too) and `none`."""
-    return {*labels, *(label.split("[")[0] for label in labels), BASELINE}
 
 
 def baseline_everywhere(ok: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +101,7 @@ def baseline_everywhere(ok: pd.DataFrame) -> pd.DataFrame:
 
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     ok = ok_runs(block)
-    methods = method_order(list(block.method))
+    methods = method_order(block)
     if ok.empty:
         empty = pd.DataFrame()
         return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 7, [])

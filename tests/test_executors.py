@@ -119,9 +119,9 @@ def test_unreachable_ray_address_fails_fast(tmp_path, capsys):
 def test_worker_config_builds_a_runtime_anywhere():
     config = local_pool.WorkerConfig(device="cpu", threads=1, compile=True)
     runtime = config.runtime()
-    assert runtime.threads == 1 and runtime.registry is not None and not runtime.progress
+    assert runtime.threads == 1 and runtime.dataset_registry is not None and not runtime.progress
     assert runtime.compile and runtime.device == "cpu"
-    assert "rt-polarity" in runtime.registry.entries
+    assert "rt-polarity" in runtime.dataset_registry.entries
 
 
 @pytest.mark.e2e

@@ -14,7 +14,7 @@ import torch
 
 from bench.config import PROFILES, REGIME_FIELDS, RunSpec, TrainSettings
 from bench.datasets.base import TextDataset, TextSplit
-from bench.datasets.regimes import held_out_classes, noisy_labels, per_class_indices, prepare
+from bench.datasets.regimes import corrupt_labels, held_out_classes, per_class_indices, prepare
 from bench.errors import UserError
 from bench.harness import train_and_evaluate
 from bench.metrics import ood_detection
@@ -54,7 +54,7 @@ def settings(**changes) -> TrainSettings:
 @pytest.mark.parametrize("rate", [0.1, 0.25, 0.4])
 def test_noise_rate_is_realised_exactly_and_only_on_the_chosen_labels(kind, rate):
     labels = np.random.default_rng(3).integers(0, K, 333)
-    new, changed = noisy_labels(labels, rate, kind, K)
+    new, changed = corrupt_labels(labels, rate, kind, K)
     assert len(changed) == round(rate * len(labels))
     assert np.count_nonzero(new != labels) == len(changed)  # every chosen label moved
     assert np.array_equal(np.flatnonzero(new != labels), changed)

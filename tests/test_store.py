@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from bench.analysis import profile_name
 from bench.config import PROFILES, RunSpec
 from bench.datasets.registry import build_registry
 from bench.planning import SweepRequest, make_plan
@@ -35,6 +37,18 @@ def test_record_round_trip(tmp_path):
     assert back.spec == spec() and back.status is RunStatus.OK
     assert back.result.predictions.pred.tolist() == [0, 1, 1, 0]
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
+
+
+def test_the_profile_a_run_started_from_is_recorded_outside_its_identity(tmp_path):
+    settings = dataclasses.replace(PROFILES["quick"], selection="best-val")
+    named = RunSpec("none", "rt-polarity", "minilm-l6", 0, settings, profile="quick")
+    unnamed = dataclasses.replace(named, profile=None)
+    assert named.hash == unnamed.hash and named == unnamed
+    back = read_record(Store(tmp_path).write(fake_record(named)))
+    assert back is not None and back.spec.profile == "quick"
+    assert profile_name(back) == "quick, selection=best-val"
+    assert profile_name(fake_record(unnamed)) == "custom"  # an older record: no name
+    assert profile_name(fake_record(spec())) == "smoke"
 
 
 def test_a_failed_run_has_no_result_and_keeps_its_error(tmp_path):

@@ -69,7 +69,7 @@ def per_class_indices(labels: np.ndarray, n: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def noisy_labels(
+def corrupt_labels(
     labels: np.ndarray, rate: float, kind: str, num_labels: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(new labels, sorted indices changed): exactly round(rate * n) labels changed, each
@@ -106,7 +106,7 @@ def prepare(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
         train = subsample(data.train, settings.train_size)
     noise = None
     if settings.label_noise:
-        labels, changed = noisy_labels(
+        labels, changed = corrupt_labels(
             train.labels, settings.label_noise, settings.noise_kind, data.num_labels
         )
         train = TextSplit(train.texts, labels)
