@@ -346,16 +346,34 @@ def reliability(ok: pd.DataFrame, method: str, bins: int = 15) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def curves(ok: pd.DataFrame, dataset: str, method: str) -> pd.Series:
-    """Validation accuracy per epoch, mean over seeds."""
+def reliability_curves(ok: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """`reliability` of every method with runs, one frame with a method column."""
+    parts = [reliability(ok, m).assign(method=m) for m in methods if (ok.method == m).any()]
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.DataFrame(columns=["confidence", "accuracy", "count", "method"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def validation_curves(ok: pd.DataFrame) -> pd.DataFrame:
+    """Validation accuracy per dataset, method and epoch, mean over seeds."""
     points = [
-        {"epoch": p.epoch, "val_accuracy": p.val_accuracy}
-        for r in ok[(ok.dataset == dataset) & (ok.method == method)].record
+        {"dataset": dataset, "method": method, "epoch": p.epoch, "val_accuracy": p.val_accuracy}
+        for dataset, method, r in zip(ok.dataset, ok.method, ok.record, strict=True)
         for p in r.result.metrics.curves
     ]
     if not points:
-        return pd.Series(dtype=float)
-    return pd.DataFrame(points).groupby("epoch").val_accuracy.mean()
+        return pd.DataFrame(columns=["dataset", "method", "epoch", "val_accuracy"])
+    frame = pd.DataFrame(points)
+    return frame.groupby(["dataset", "method", "epoch"]).val_accuracy.mean().reset_index()
+
+
+def per_method(ok: pd.DataFrame, column: str, how: str, methods: list[str]) -> pd.Series:
+    """`how` ('mean', 'median') of a column per method, in `methods` order (NaN where a
+    method has no value, or no run has the column)."""
+    if column not in ok:
+        return pd.Series(np.nan, index=methods, dtype=float)
+    return ok.groupby("method")[column].agg(how).reindex(methods)
 
 
 # ---------------------------------------------------------------- one block
@@ -380,6 +398,11 @@ class BlockAnalysis:
     calibration: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
     # aggregate intervals with the test examples resampled too (bench.sampling)
     sampling: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    # what the figures draw beyond the tables
+    reliability: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    val_curves: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    mean_ece: pd.Series = dataclasses.field(default_factory=pd.Series)  # per method
+    activation_median: pd.Series = dataclasses.field(default_factory=pd.Series)  # MiB
 
 
 def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
@@ -400,6 +423,10 @@ def analyse_block(block: pd.DataFrame) -> BlockAnalysis:
         mixing=mixing(ok),
         calibration={metric: differences(ok, metric=metric) for metric in CALIBRATION},
         sampling=sampling_widths(ok, methods),
+        reliability=reliability_curves(ok, methods),
+        val_curves=validation_curves(ok),
+        mean_ece=per_method(ok, "ece", "mean", methods),
+        activation_median=per_method(ok, "activation_mb", "median", methods),
     )
 
 

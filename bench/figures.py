@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.analysis import BlockAnalysis, curves, reliability  # noqa: E402
+from bench.analysis import BlockAnalysis  # noqa: E402
 
 PALETTE = plt.get_cmap("tab10").colors
 
@@ -183,11 +183,10 @@ def critical_difference(
     _save(fig, out_dir, name)
 
 
-def activation_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+def activation_bars(med: pd.Series, methods: list[str], out_dir: Path, name: str) -> None:
     """Median bytes saved for backward in a training step, per method (device-independent:
     what dominates GPU memory; the CPU's process RSS is the same for every method)."""
     colour = colours(methods)
-    med = ok.groupby("method").activation_mb.median().reindex(methods)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.bar(methods, med.to_numpy(), color=[colour[m] for m in methods])
     ax.set_ylabel("saved for backward per step (MiB)")
@@ -196,18 +195,20 @@ def activation_bars(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: s
     _save(fig, out_dir, name)
 
 
-def calibration(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
-    """ECE per method and a reliability diagram with the test sets pooled."""
+def calibration(
+    ece: pd.Series, curves: pd.DataFrame, methods: list[str], out_dir: Path, name: str
+) -> None:
+    """ECE per method (mean over runs) and a reliability diagram (`curves`: confidence,
+    accuracy per bin and method, the test sets pooled)."""
     colour = colours(methods)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    ece = ok.groupby("method").ece.mean().reindex(methods)
     left.bar(methods, ece.to_numpy(), color=[colour[m] for m in methods])
     left.set_ylabel("ECE (15 bins, mean over runs)")
     left.set_title("Expected calibration error (lower is better)")
     left.tick_params(axis="x", rotation=20)
     right.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
     for method in methods:
-        curve = reliability(ok, method)
+        curve = curves[curves.method == method]
         if not curve.empty:
             right.plot(
                 curve.confidence,
@@ -268,20 +269,23 @@ def condition_curves(
     plt.close(fig)
 
 
-def training_curves(ok: pd.DataFrame, methods: list[str], out_dir: Path, name: str) -> None:
+def training_curves(
+    curves: pd.DataFrame, datasets: list[str], methods: list[str], out_dir: Path, name: str
+) -> None:
+    """Validation accuracy per epoch (`curves`: dataset, method, epoch, val_accuracy), one
+    panel per dataset."""
     colour = colours(methods)
-    datasets = sorted(ok.dataset.unique())
     cols = min(4, len(datasets))
     rows = int(np.ceil(len(datasets) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         for method in methods:
-            mean = curves(ok, dataset, method)
+            mean = curves[(curves.dataset == dataset) & (curves.method == method)]
             if mean.empty:
                 continue
             ax.plot(
-                mean.index,
-                100 * mean.to_numpy(),
+                mean.epoch.to_numpy(),
+                100 * mean.val_accuracy.to_numpy(),
                 marker="o",
                 markersize=3,
                 color=colour[method],
@@ -334,14 +338,18 @@ def draw_all(a: BlockAnalysis, out_dir: Path, suffix: str = "") -> Iterator[tupl
             "Critical-difference diagram: methods joined by a bar are not distinguishable",
         )
     if "activation_mb" in ok and ok.activation_mb.notna().any():
-        activation_bars(ok, present, out_dir, f"activation{suffix}")
+        median = a.activation_median.reindex(present)
+        activation_bars(median, present, out_dir, f"activation{suffix}")
         yield (
             f"activation{suffix}",
             "Activation memory: bytes autograd saves for backward in a training step",
         )
-    calibration(ok, present, out_dir, f"calibration{suffix}")
+    calibration(
+        a.mean_ece.reindex(present), a.reliability, present, out_dir, f"calibration{suffix}"
+    )
     yield f"calibration{suffix}", "Calibration: ECE per method and reliability diagram"
-    training_curves(ok, present, out_dir, f"curves{suffix}")
+    datasets = sorted(ok.dataset.unique())
+    training_curves(a.val_curves, datasets, present, out_dir, f"curves{suffix}")
     yield (
         f"curves{suffix}",
         "Validation accuracy after each epoch (one point per epoch; training loss per "

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from bench import figures
 from bench.analysis import CALIBRATION, BlockAnalysis, analyse_block, power_table, records_frame
+from bench.findings import main_findings
 from bench.records import RunStatus
 from bench.report_answers import (
     claims_section,
@@ -24,13 +25,12 @@ from bench.report_answers import (
 from bench.report_text import (
     DIFF_HEADERS,
     aggregate_caption,
-    aggregate_claims,
     aggregate_headers,
     aggregate_rows,
     difference_rows,
     fmt_p,
     fmt_x,
-    per_dataset_claims,
+    table_section,
     wide_cells,
 )
 from bench.stats import ALPHA
@@ -162,13 +162,7 @@ def what_the_data_support(a: BlockAnalysis) -> list[str]:
             "No method was run next to `none` on the same seeds: nothing to compare.",
             "",
         ]
-    lines = per_dataset_claims(a.differences)
-    lines += aggregate_claims(a.aggregates)
-    lines += bootstrap_caveat(a.aggregates)
-    lines += test_sampling_line(a.sampling)
-    lines += rank_and_power_claims(a)
-    lines += calibration_claims(a)
-    return ["### What the data support", "", *lines, "", MAIN_CAVEAT, ""]
+    return ["### What the data support", "", *main_findings(a), "", MAIN_CAVEAT, ""]
 
 
 MAIN_CAVEAT = (
@@ -181,104 +175,6 @@ MAIN_CAVEAT = (
 )
 
 
-def test_sampling_line(sampling: pd.DataFrame) -> list[str]:
-    """Whether resampling the test examples too changes an aggregate claim (`sampling`)."""
-    if sampling.empty:
-        return []
-    changed = sampling[sampling.claim_changes].method.tolist()
-    widening = 100 * (sampling.widening.median() - 1)
-    text = (
-        "- Test-set sampling: resampling the test examples within each seed as well "
-        f"(hierarchical bootstrap, `sampling.csv`) widens the aggregate intervals by "
-        f"{widening:.0f}% (median over methods); "
-    )
-    if changed:
-        return [text + f"it changes whether the interval excludes 0 for {', '.join(changed)}."]
-    return [text + "no aggregate claim changes."]
-
-
-def bootstrap_caveat(aggregates: pd.DataFrame) -> list[str]:
-    """How much narrower the bootstrap intervals are than a t-interval over the seeds."""
-    if aggregates.empty or aggregates.t_low.isna().all():
-        return []
-    ratio = ((aggregates.high - aggregates.low) / (aggregates.t_high - aggregates.t_low)).median()
-    if not ratio < 1:
-        return []
-    return [
-        "- With few seeds the bootstrap under-covers: its 95% intervals are "
-        f"{100 * (1 - ratio):.0f}% narrower (median over methods) than a t-interval over "
-        "the seeds' dataset-averaged differences (`aggregate.csv`, t_low / t_high). "
-        "Read an interval that only just excludes 0 as weak evidence."
-    ]
-
-
-def calibration_claims(a: BlockAnalysis) -> list[str]:
-    """ECE and NLL differences to none that survive Holm, per metric; nothing else."""
-    out = []
-    for metric, name in CALIBRATION.items():
-        table = a.calibration.get(metric, pd.DataFrame())
-        if table.empty:
-            continue
-        out += [
-            claim.replace("differs from `none`", f"differs in {name} from `none`")
-            for claim in per_dataset_claims(table, metric=f"{name} points (x 100)")
-        ]
-    return out
-
-
-def rank_and_power_claims(a: BlockAnalysis) -> list[str]:
-    out = []
-    ranks = a.ranks
-    if ranks.friedman_p is not None:
-        verdict = (
-            "the methods' ranks differ (Friedman)"
-            if ranks.friedman_p < ALPHA
-            else "no ranking of the methods is supported (Friedman)"
-        )
-        out.append(
-            f"- Across {ranks.datasets} datasets: {verdict}, p = {fmt_p(ranks.friedman_p)}; "
-            f"average ranks closer than the critical difference "
-            f"{ranks.critical_difference:.2f} are not distinguishable (Nemenyi)."
-        )
-        if ranks.friedman_p < ALPHA:
-            out.append(separated_pairs(ranks.ranks, ranks.critical_difference))
-    tested = a.differences.dropna(subset=["mde"])
-    if not tested.empty:
-        mde, seeds = tested.mde, tested.seeds
-        at = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
-        out.append(
-            f"- Power: median minimum detectable difference {mde.median():.2f} points "
-            f"(range {mde.min():.2f}-{mde.max():.2f}) at {at} seeds; smaller true differences "
-            "could go undetected."
-        )
-    degenerate = a.baselines[a.baselines.degenerate_runs > 0]
-    if not degenerate.empty:
-        names = ", ".join(
-            f"{r.dataset} ({r.degenerate_runs}/{r.runs})" for r in degenerate.itertuples()
-        )
-        out.append(
-            f"- Degenerate runs (accuracy not significantly above the majority class, or "
-            f"the predicted classes hold less than half of the test examples): {names}. "
-            "Differences on those datasets say little."
-        )
-    return out
-
-
-def separated_pairs(ranks: pd.Series, critical_difference: float) -> str:
-    """The pairs of methods whose average ranks differ by more than the critical
-    difference (the only ranking claims the Nemenyi test carries)."""
-    ordered = ranks.sort_values()
-    pairs = [
-        f"`{better}` ({ordered[better]:.2f}) ranks above `{worse}` ({ordered[worse]:.2f})"
-        for i, better in enumerate(ordered.index)
-        for worse in ordered.index[i + 1 :]
-        if ordered[worse] - ordered[better] > critical_difference
-    ]
-    if not pairs:
-        return "- No pair of methods is separated by more than the critical difference."
-    return "- Separated by more than the critical difference: " + "; ".join(pairs) + "."
-
-
 def accuracy_section(a: BlockAnalysis) -> list[str]:
     wide = wide_cells(a.accuracy, a.methods)
     base = a.baselines.set_index("dataset")
@@ -286,9 +182,8 @@ def accuracy_section(a: BlockAnalysis) -> list[str]:
     wide["degenerate runs"] = [
         f"{base.degenerate_runs.get(d, 0)}/{base.runs.get(d, 0)}" for d in wide.index
     ]
-    return [
-        "### Test accuracy (%)",
-        "",
+    return table_section(
+        "Test accuracy (%)",
         "Mean ± standard deviation over seeds (n = seeds); the best mean per dataset in "
         "bold (bold is not a test: see the next table). *majority*: accuracy of always "
         "predicting the most frequent test label. A run is *degenerate* when its accuracy "
@@ -296,44 +191,36 @@ def accuracy_section(a: BlockAnalysis) -> list[str]:
         "0.05) or the classes it predicts hold less than half of the test examples; a "
         "long-tailed test set can be classified well with few classes predicted (see "
         "macro-F1, which is low where the tail is missed).",
-        "",
-        tabulate(wide, headers="keys", tablefmt="github"),
-        "",
-    ]
+        wide,
+    )
 
 
 def difference_section(a: BlockAnalysis) -> list[str]:
     if a.differences.empty:
         return []
     n = int(a.differences.p.notna().sum())
-    return [
-        "### Difference to `none` (accuracy points)",
-        "",
+    return table_section(
+        "Difference to `none` (accuracy points)",
         "Paired by seed (every method of a seed sees the same data order, initialisation "
         "and dropout). *p*: two-sided paired t-test over seeds; *p (Holm)*: adjusted with "
         f"Holm's method over the {n} tests of this table; `*` marks p (Holm) < {ALPHA}, "
         "nothing else. When every seed gives the same difference (or there is one seed) "
         "the t statistic is undefined: no p-value, no star. *MDE*: the smallest true "
         "difference this test detects with power 0.8 at alpha 0.05 given the observed sd.",
-        "",
-        tabulate(difference_rows(a.differences), headers=DIFF_HEADERS, tablefmt="github"),
-        "",
-    ]
+        difference_rows(a.differences),
+        DIFF_HEADERS,
+    )
 
 
 def aggregate_section(a: BlockAnalysis) -> list[str]:
     if a.aggregates.empty:
         return []
-    return [
-        "### Aggregate over datasets",
-        "",
+    return table_section(
+        "Aggregate over datasets",
         aggregate_caption("datasets"),
-        "",
-        tabulate(
-            aggregate_rows(a.aggregates), headers=aggregate_headers("datasets"), tablefmt="github"
-        ),
-        "",
-    ]
+        aggregate_rows(a.aggregates),
+        aggregate_headers("datasets"),
+    )
 
 
 def rank_section(a: BlockAnalysis) -> list[str]:
@@ -346,21 +233,15 @@ def rank_section(a: BlockAnalysis) -> list[str]:
         if ranks.friedman_p is not None
         else "Too few methods or datasets for the Friedman test."
     )
-    return [
-        "### Average rank across datasets",
-        "",
+    return table_section(
+        "Average rank across datasets",
         f"Rank by mean accuracy within each dataset (1 = best), averaged over the "
         f"{ranks.datasets} datasets where every method ran. {test} A ranking is only "
         "supported where the Friedman test rejects and ranks differ by more than the "
         "critical difference (see the critical-difference figure).",
-        "",
-        tabulate(
-            [[m, f"{r:.2f}"] for m, r in ranks.ranks.items()],
-            headers=["method", "average rank"],
-            tablefmt="github",
-        ),
-        "",
-    ]
+        [[m, f"{r:.2f}"] for m, r in ranks.ranks.items()],
+        ["method", "average rank"],
+    )
 
 
 def power_section(a: BlockAnalysis) -> list[str]:
@@ -378,21 +259,15 @@ def power_section(a: BlockAnalysis) -> list[str]:
         ]
         for r in d.sort_values(["dataset", "method"]).itertuples()
     ]
-    return [
-        "### Power (`power.csv`)",
-        "",
+    return table_section(
+        "Power (`power.csv`)",
         "*sd*: standard deviation of the paired differences over seeds (points); *MDE*: the "
         "smallest difference the paired t-test detects at alpha 0.05 with power 0.8 at "
         "this many seeds; *seeds for 1 point*: the seeds that test needs to detect a "
         "1-point difference given this sd.",
-        "",
-        tabulate(
-            rows,
-            headers=["dataset", "method", "seeds", "sd", "MDE", "seeds for 1 point"],
-            tablefmt="github",
-        ),
-        "",
-    ]
+        rows,
+        ["dataset", "method", "seeds", "sd", "MDE", "seeds for 1 point"],
+    )
 
 
 def cost_section(a: BlockAnalysis) -> list[str]:
@@ -456,16 +331,12 @@ def fmt_mb(value: float | None) -> str:
 
 def other_metrics_section(a: BlockAnalysis) -> list[str]:
     return [
-        "### Macro-F1 (%)",
-        "",
-        tabulate(wide_cells(a.macro_f1, a.methods), headers="keys", tablefmt="github"),
-        "",
-        "### Expected calibration error (15 bins, lower is better)",
-        "",
-        tabulate(
-            wide_cells(a.ece, a.methods, digits=3, best="min"), headers="keys", tablefmt="github"
+        *table_section("Macro-F1 (%)", "", wide_cells(a.macro_f1, a.methods)),
+        *table_section(
+            "Expected calibration error (15 bins, lower is better)",
+            "",
+            wide_cells(a.ece, a.methods, digits=3, best="min"),
         ),
-        "",
         *calibration_tables(a),
     ]
 
@@ -478,14 +349,12 @@ def calibration_tables(a: BlockAnalysis) -> list[str]:
         if table.empty:
             continue
         n = int(table.p.notna().sum())
-        out += [
-            f"### {name} difference to `none` (x 100; negative is better calibrated)",
-            "",
+        out += table_section(
+            f"{name} difference to `none` (x 100; negative is better calibrated)",
             f"Paired by seed, as the accuracy table; Holm over the {n} tests of this table.",
-            "",
-            tabulate(difference_rows(table), headers=DIFF_HEADERS, tablefmt="github"),
-            "",
-        ]
+            difference_rows(table),
+            DIFF_HEADERS,
+        )
     return out
 
 
@@ -500,19 +369,15 @@ def mixing_section(a: BlockAnalysis) -> list[str]:
         for m in a.methods
         if m in table.index
     ]
-    return [
-        "### Realised mixing strength",
-        "",
+    return table_section(
+        "Realised mixing strength",
         "Mean of `1 - lambda` over all training steps (the weight of the partner's label), "
         "and the share of steps that really mix (1 - lambda > 0.01). AMPLIFY mixes the "
         "attention output of every layer with the same lambda, so the partner's share of "
         "the final representation compounds over the layers and exceeds its label weight.",
-        "",
-        tabulate(
-            rows, headers=["method", "mean 1 - lambda", "share of mixing steps"], tablefmt="github"
-        ),
-        "",
-    ]
+        rows,
+        ["method", "mean 1 - lambda", "share of mixing steps"],
+    )
 
 
 # ---------------------------------------------------------------- provenance
@@ -569,29 +434,15 @@ def failed_section(block: pd.DataFrame) -> list[str]:
     bad = block[block.status != RunStatus.OK.value]
     if bad.empty:
         return []
-    return [
-        "### Runs that did not finish",
-        "",
+    return table_section(
+        "Runs that did not finish",
         "Listed here and left out of every table above.",
-        "",
-        tabulate(
-            [
-                [r.dataset, r.method, r.seed, r.status, (r.error or "")[:120]]
-                for r in bad.itertuples()
-            ],
-            headers=["dataset", "method", "seed", "status", "error"],
-            tablefmt="github",
-        ),
-        "",
-    ]
+        [[r.dataset, r.method, r.seed, r.status, (r.error or "")[:120]] for r in bad.itertuples()],
+        ["dataset", "method", "seed", "status", "error"],
+    )
 
 
 def skipped_section(skipped: list[tuple[str, str]]) -> list[str]:
     if not skipped:
         return []
-    return [
-        "## Records skipped",
-        "",
-        tabulate(skipped, headers=["file", "why"], tablefmt="github"),
-        "",
-    ]
+    return table_section("Records skipped", "", skipped, ["file", "why"], level=2)

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from bench.stats import ALPHA
+from tabulate import tabulate
 
 
 def wide_cells(
@@ -66,34 +65,6 @@ def difference_rows(differences: pd.DataFrame, order: list[str] | None = None) -
     ]
 
 
-def per_dataset_claims(d: pd.DataFrame, cell: str = "dataset", metric: str = "points") -> list[str]:
-    """Differences to none that survive Holm correction, and nothing else. `cell` names
-    what a row compares on (a dataset, or a dataset under a study's condition)."""
-    out = []
-    n = int(d.p.notna().sum())
-    untested = len(d) - n
-    if untested:
-        out.append(
-            f"- {untested} of {len(d)} comparisons have no p-value (one seed, or the same "
-            "difference in every seed: the t statistic is undefined); they support no claim."
-        )
-    significant = d[d.significant]
-    if significant.empty:
-        out.append(
-            f"- No method differs from `none` on any {cell} after Holm correction over the "
-            f"{n} tested comparisons of the difference table (alpha {ALPHA})."
-        )
-        return out
-    for r in significant.itertuples():
-        side = "above" if r.diff > 0 else "below"
-        out.append(
-            f"- `{r.method}` is {side} `none` on {r.dataset}: {r.diff:+.2f} {metric} "
-            f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
-        )
-    out.append(f"- Every other difference is not significant after Holm correction over {n} tests.")
-    return out
-
-
 def aggregate_headers(over: str) -> list[str]:
     return [
         "method",
@@ -137,18 +108,11 @@ def aggregate_caption(over: str) -> str:
     )
 
 
-def aggregate_claims(aggregates: pd.DataFrame, over: str = "datasets") -> list[str]:
-    """The aggregate difference of each method; 'excludes 0' rests on the interval
-    Bonferroni-corrected over the methods compared, not on the per-method one."""
-    out = []
-    for r in aggregates.itertuples():
-        excludes = r.corrected_low > 0 or r.corrected_high < 0
-        out.append(
-            f"- Aggregate `{r.method}` - `none` over {r.datasets} {over}: {r.mean:+.2f} points, "
-            f"95% bootstrap interval [{r.low:+.2f}, {r.high:+.2f}]; Bonferroni-corrected over "
-            f"{r.compared} methods [{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]"
-            + (" (excludes 0)" if excludes else " (includes 0)")
-            + f"; probability of improvement {r.p_improvement:.2f} "
-            f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
-        )
-    return out
+def table_section(
+    title: str, caption: str, rows: Any, headers: Any = "keys", level: int = 3
+) -> list[str]:
+    """A titled table as the report writes every one: heading, caption (if any), table."""
+    lines = [f"{'#' * level} {title}", ""]
+    if caption:
+        lines += [caption, ""]
+    return lines + [tabulate(rows, headers=headers, tablefmt="github"), ""]

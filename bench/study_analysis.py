@@ -17,7 +17,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.analysis import BASELINE, aggregates, differences, method_order, ok_runs, summary
+from bench.analysis import (
+    BASELINE,
+    aggregates,
+    differences,
+    method_order,
+    ok_runs,
+    per_method,
+    reliability_curves,
+    summary,
+)
 from bench.stats import mean_interval
 from bench.studies import CLEAN, find_study
 
@@ -40,6 +49,9 @@ class StudyAnalysis:
     auroc_differences: pd.DataFrame
     pooled: pd.DataFrame  # aggregates() over the varied cells (clean cells left out)
     cell_order: list[str]  # dataset · condition cells: clean first, then by series and x
+    # the calibration figure's runs: the study's own conditions (clean cells left out)
+    mean_ece: pd.Series = dataclasses.field(default_factory=pd.Series)
+    reliability: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def base_key(settings, study: str) -> str:
@@ -125,6 +137,8 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     else:
         cells_ok = ok
     has_ood = "auroc" in ok and ok.auroc.notna().any()
+    present = [m for m in methods if m in set(ok.method)]
+    own_runs = ok[ok.condition != CLEAN]
     return StudyAnalysis(
         study=study,
         model=block.model.iloc[0],
@@ -138,6 +152,8 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         auroc_differences=differences(ok, metric="auroc") if has_ood else pd.DataFrame(),
         pooled=pooled(ok),
         cell_order=cell_order(ok),
+        mean_ece=per_method(own_runs, "ece", "mean", present),
+        reliability=reliability_curves(own_runs, present),
     )
 
 

@@ -8,17 +8,16 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-from tabulate import tabulate
 
 from bench import figures
+from bench.findings import POOLED_OVER, study_findings
 from bench.report_text import (
     DIFF_HEADERS,
     aggregate_caption,
-    aggregate_claims,
     aggregate_headers,
     aggregate_rows,
     difference_rows,
-    per_dataset_claims,
+    table_section,
     wide_cells,
 )
 from bench.stats import ALPHA
@@ -31,7 +30,6 @@ CAVEAT = (
     "training is the quick profile's short schedule and there are few seeds. A study on "
     "the official data with BERT-base and the paper's schedule can come out differently."
 )
-POOLED_OVER = "dataset · condition cells"
 
 
 def analyse_studies(frame: pd.DataFrame) -> list[tuple[pd.DataFrame, StudyAnalysis]]:
@@ -56,7 +54,7 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
             lines += ["No successful runs.", ""]
             continue
         write_study_tables(analysis, out_dir, stem)
-        lines += study_claims(analysis)
+        lines += ["### What the data support", "", *study_findings(analysis), ""]
         lines += study_tables(analysis)
         lines += study_figures(analysis, out_dir, stem)
     return lines
@@ -92,58 +90,17 @@ def write_study_tables(a: StudyAnalysis, out_dir: Path, stem: str) -> None:
         a.auroc_differences.to_csv(out_dir / f"{stem}_auroc_difference.csv", index=False)
 
 
-def study_claims(a: StudyAnalysis) -> list[str]:
-    lines = ["### What the data support", ""]
-    if a.differences.empty:
-        return lines + ["No method was run next to `none` on the same seeds.", ""]
-    lines += per_dataset_claims(own_cells(a.differences), cell="dataset and condition")
-    if not a.pooled.empty:
-        lines += aggregate_claims(a.pooled, over=POOLED_OVER)
-        lines.append(
-            "- The pooled intervals take these cells as fixed and resample only their seeds; "
-            "treated as a sample of conditions (or with more seeds) they would be wider, so "
-            "an interval that only just excludes 0 is weak evidence."
-        )
-    if not a.ood.empty:
-        lines.append(
-            f"- Max-softmax AUROC ranges {a.ood.auroc.min():.1f}-{a.ood.auroc.max():.1f}% "
-            "over the methods (50% is chance, 100% a perfect detector)."
-        )
-    if not a.auroc_differences.empty:
-        lines += [
-            claim.replace("differs from", "differs in AUROC from")
-            for claim in per_dataset_claims(
-                a.auroc_differences, cell="dataset", metric="AUROC points"
-            )
-        ]
-    tested = own_cells(a.differences).dropna(subset=["mde"])
-    if not tested.empty:
-        low, high = tested.seeds.min(), tested.seeds.max()
-        lines.append(
-            f"- Power: median minimum detectable difference {tested.mde.median():.2f} "
-            f"points at {low if low == high else f'{low}-{high}'} seeds; smaller true "
-            "differences could go undetected."
-        )
-    return lines + [""]
-
-
 def study_tables(a: StudyAnalysis) -> list[str]:
     n = int(own_cells(a.differences).p.notna().sum()) if not a.differences.empty else 0
     borrowed = not a.differences.empty and (a.differences.get("family") == "main").any()
-    lines = [
-        "### Test accuracy (%) per condition",
-        "",
+    lines = table_section(
+        "Test accuracy (%) per condition",
         "Mean ± standard deviation over seeds (n); rows are dataset · condition.",
-        "",
-        tabulate(
-            wide_cells(a.accuracy, a.methods, order=a.cell_order), headers="keys", tablefmt="github"
-        ),
-        "",
-    ]
+        wide_cells(a.accuracy, a.methods, order=a.cell_order),
+    )
     if not a.differences.empty:
-        lines += [
-            "### Difference to `none` (accuracy points)",
-            "",
+        lines += table_section(
+            "Difference to `none` (accuracy points)",
             f"Paired by seed within each dataset · condition; Holm over the {n} tests of "
             f"this study's own cells; `*` marks p (Holm) < {ALPHA}."
             + (
@@ -152,35 +109,21 @@ def study_tables(a: StudyAnalysis) -> list[str]:
                 if borrowed
                 else ""
             ),
-            "",
-            tabulate(
-                difference_rows(a.differences, a.cell_order),
-                headers=DIFF_HEADERS,
-                tablefmt="github",
-            ),
-            "",
-        ]
+            difference_rows(a.differences, a.cell_order),
+            DIFF_HEADERS,
+        )
     if not a.pooled.empty:
-        lines += [
-            "### Pooled over the study's conditions",
-            "",
+        lines += table_section(
+            "Pooled over the study's conditions",
             pooled_caption(a),
-            "",
-            tabulate(
-                aggregate_rows(a.pooled), headers=aggregate_headers("cells"), tablefmt="github"
-            ),
-            "",
-        ]
-    lines += [
-        "### Expected calibration error (15 bins, lower is better)",
+            aggregate_rows(a.pooled),
+            aggregate_headers("cells"),
+        )
+    lines += table_section(
+        "Expected calibration error (15 bins, lower is better)",
         "",
-        tabulate(
-            wide_cells(a.ece, a.methods, digits=3, best="min", order=a.cell_order),
-            headers="keys",
-            tablefmt="github",
-        ),
-        "",
-    ]
+        wide_cells(a.ece, a.methods, digits=3, best="min", order=a.cell_order),
+    )
     if not a.ood.empty:
         rows = [
             [
@@ -193,30 +136,20 @@ def study_tables(a: StudyAnalysis) -> list[str]:
             ]
             for r in a.ood.itertuples()
         ]
-        lines += [
-            "### Out-of-distribution detection (%)",
-            "",
+        lines += table_section(
+            "Out-of-distribution detection (%)",
             "Mean ± standard deviation over seeds; AUROC higher and FPR95 lower is better.",
-            "",
-            tabulate(
-                rows,
-                headers=["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
-                tablefmt="github",
-            ),
-            "",
-        ]
+            rows,
+            ["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
+        )
         if not a.auroc_differences.empty:
             m = int(a.auroc_differences.p.notna().sum())
-            lines += [
-                "### AUROC difference to `none` (points)",
-                "",
+            lines += table_section(
+                "AUROC difference to `none` (points)",
                 f"Paired by seed; Holm over the {m} tests of this table.",
-                "",
-                tabulate(
-                    difference_rows(a.auroc_differences), headers=DIFF_HEADERS, tablefmt="github"
-                ),
-                "",
-            ]
+                difference_rows(a.auroc_differences),
+                DIFF_HEADERS,
+            )
     return lines
 
 
@@ -248,8 +181,7 @@ def study_figures(a: StudyAnalysis, out_dir: Path, stem: str) -> list[str]:
         figures.condition_curves(a.cells, present, out_dir, f"{stem}_curves", xlabel, log_x)
         caption = f"Test accuracy against {xlabel}; bars: 95% t-interval over seeds"
         lines += [f"![{caption}]({stem}_curves.png)", "", f"*{caption}*", ""]
-    runs = a.ok[a.ok.condition != "clean"]
-    figures.calibration(runs, present, out_dir, f"{stem}_calibration")
+    figures.calibration(a.mean_ece, a.reliability, present, out_dir, f"{stem}_calibration")
     caption = "Calibration under the study's conditions: ECE per method and reliability diagram"
     lines += [f"![{caption}]({stem}_calibration.png)", "", f"*{caption}*", ""]
     return lines

@@ -109,7 +109,7 @@ def test_bonferroni_interval_of_the_aggregate_is_wider_and_from_the_same_replica
 
 
 def test_only_pairs_beyond_the_critical_difference_are_named():
-    from bench.report import separated_pairs
+    from bench.findings import separated_pairs
 
     ranks = pd.Series({"a": 1.2, "b": 2.0, "c": 4.0})
     text = separated_pairs(ranks, critical_difference=2.5)
