@@ -33,11 +33,15 @@ from bench.records import (
     Cost,
     DataInfo,
     DeviceInfo,
+    EpochPoint,
     Metrics,
     Mixing,
     ModelInfo,
+    OODScores,
     Predictions,
     RunResult,
+    Scores,
+    TrainOutcome,
 )
 from bench.registry import create_method
 from bench.streams import numpy_stream, seed_torch
@@ -72,16 +76,6 @@ class Runtime:
         return self._backbones[model_name]
 
 
-@dataclass(frozen=True, eq=False)
-class TrainOutcome:
-    """What training and evaluation produce; `run` adds what it knows of data and model."""
-
-    metrics: Metrics
-    cost: Cost
-    mixing: Mixing
-    predictions: Predictions
-
-
 @torch.inference_mode()
 def predict(
     model: nn.Module, encoded: Encoded, settings: TrainSettings, pad_id: int, device: torch.device
@@ -103,15 +97,15 @@ class EpochSelector:
     def __init__(self, selection: str, epochs: int) -> None:
         self.selection, self.epochs = selection, epochs
         self.epoch = 0
-        self.validation: dict[str, float] = {}
+        self.validation: Scores | None = None
         self.state: dict[str, torch.Tensor] | None = None
 
-    def offer(self, epoch: int, validation: dict[str, float], model: nn.Module) -> None:
+    def offer(self, epoch: int, validation: Scores, model: nn.Module) -> None:
         if self.selection == "last":
             if epoch == self.epochs:
                 self.epoch, self.validation = epoch, validation
             return
-        if not self.epoch or validation["accuracy"] > self.validation["accuracy"]:
+        if self.validation is None or validation.accuracy > self.validation.accuracy:
             self.epoch, self.validation = epoch, validation
             self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -176,7 +170,7 @@ def train_and_evaluate(
     seed_torch(seed, "dropout")
     timer = StepTimer(device)
     reset_cuda_peak(device)
-    curves: list[dict[str, float]] = []
+    curves: list[EpochPoint] = []
     one_minus_lam: list[float] = []
     selector = EpochSelector(settings.selection, settings.epochs)
     bar = tqdm(total=total_steps, desc=label, disable=not progress, leave=False, unit="step")
@@ -186,32 +180,15 @@ def train_and_evaluate(
             one_minus_lam += mixed
             val_logits, val_labels = predict(model, data["validation"], settings, pad_id, device)
             val = classification_metrics(val_logits, val_labels, num_labels)
-            curves.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": float(np.mean(losses)),
-                    "val_accuracy": val["accuracy"],
-                    "val_nll": val["nll"],
-                }
-            )
+            curves.append(EpochPoint(epoch, float(np.mean(losses)), val.accuracy, val.nll))
             selector.offer(epoch, val, model)
         bar.close()
         selector.restore(model)
-        test_logits, test_labels = predict(model, data["test"], settings, pad_id, device)
-        ood = None
-        if "ood_test" in data:
-            ood_logits, _ = predict(model, data["ood_test"], settings, pad_id, device)
-            ood = ood_detection(confidence(test_logits), confidence(ood_logits))
-    test = classification_metrics(test_logits, test_labels, num_labels)
+        tested = test_selected(model, data, settings, pad_id, device, num_labels)
+    assert selector.validation is not None  # every run trains at least one epoch
     return TrainOutcome(
-        metrics=Metrics.from_dict(
-            {
-                "test": test,
-                "validation": selector.validation,
-                "tested_epoch": selector.epoch,
-                "curves": curves,
-                "ood": ood,
-            }
+        metrics=Metrics(
+            tested.scores, selector.validation, selector.epoch, tuple(curves), tested.ood
         ),
         cost=Cost(
             train_seconds=timer.total,
@@ -222,10 +199,35 @@ def train_and_evaluate(
             **memory_report(device, rss),
         ),
         mixing=mixing_statistics(one_minus_lam),
-        predictions=Predictions(
-            test_logits.argmax(-1).numpy(), test_labels.numpy(), confidence(test_logits)
-        ),
+        predictions=tested.predictions,
     )
+
+
+@dataclass(frozen=True)
+class Tested:
+    """The selected epoch on the test set: scores, predictions, and held-out detection."""
+
+    scores: Scores
+    predictions: Predictions
+    ood: OODScores | None
+
+
+def test_selected(
+    model: nn.Module,
+    data: dict[str, Encoded],
+    settings: TrainSettings,
+    pad_id: int,
+    device: torch.device,
+    num_labels: int,
+) -> Tested:
+    """Test the model as it is now (the selected epoch's weights)."""
+    logits, labels = predict(model, data["test"], settings, pad_id, device)
+    ood = None
+    if "ood_test" in data:
+        ood_logits, _ = predict(model, data["ood_test"], settings, pad_id, device)
+        ood = ood_detection(confidence(logits), confidence(ood_logits))
+    predictions = Predictions(logits.argmax(-1).numpy(), labels.numpy(), confidence(logits))
+    return Tested(classification_metrics(logits, labels, num_labels), predictions, ood)
 
 
 def confidence(logits: torch.Tensor) -> np.ndarray:
@@ -244,16 +246,25 @@ def mixing_statistics(one_minus_lam: list[float]) -> Mixing:
     return Mixing(float(values.mean()), float(np.mean(values > MIXING_THRESHOLD)))
 
 
-def run(spec: RunSpec, runtime: Runtime) -> RunResult:
-    """Execute one spec; returns its result (the driver makes the record)."""
-    if runtime.threads:
-        torch.set_num_threads(runtime.threads)
-    device = runtime.torch_device()
-    configure_cuda(device, spec.settings)
+@dataclass
+class PreparedRun:
+    """What a run trains on: the model with its head, the method, the encoded splits, and
+    what the record says of its data and model."""
+
+    model: Classifier
+    method: MixupMethod
+    data: dict[str, Encoded]
+    pad_id: int
+    data_info: DataInfo
+    model_info: ModelInfo
+
+
+def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
+    """Load and prepare the data, build the model (the head from the seed's init stream)
+    and the method, tokenize, and apply input noise."""
     dataset_registry = runtime.dataset_registry
     assert dataset_registry is not None
-    entry = dataset_registry.get(spec.dataset)
-    dataset = prepare(load_dataset_cached(entry), spec.settings)
+    dataset = prepare(load_dataset_cached(dataset_registry.get(spec.dataset)), spec.settings)
     encoder, tokenizer, resolved = runtime.backbone(spec.model)
     method = create_method(spec.method, dict(spec.method_options))
     seed_torch(spec.seed, "init")  # the head: the same for every method of this seed
@@ -273,52 +284,62 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
         data["train"], input_noise = noisy_inputs(
             data["train"], spec.settings.input_noise, set(tokenizer.all_special_ids), len(tokenizer)
         )
+    data_info = DataInfo(
+        fingerprint=dataset.fingerprint(),
+        source=dataset.source,
+        sizes={split: len(encoded) for split, encoded in data.items()},
+        num_labels=dataset.num_labels,
+        label_names=dataset.label_names,
+        held_out_classes=dataset.held_out,
+        noisy_labels=0 if dataset.noise is None else dataset.noise.changed,
+        noise_fingerprint=None if dataset.noise is None else dataset.noise.fingerprint,
+        revision=dataset.revision,
+        noisy_tokens=0 if input_noise is None else input_noise.replaced,
+        input_noise_fingerprint=None if input_noise is None else input_noise.fingerprint,
+    )
+    model_info = ModelInfo(
+        name=resolved.name,
+        revision=resolved.revision,
+        family=model.family,
+        depth=model.depth,
+        parameters=sum(p.numel() for p in model.parameters()),
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return PreparedRun(model, method, data, pad_id, data_info, model_info)
+
+
+def run(spec: RunSpec, runtime: Runtime) -> RunResult:
+    """Execute one spec; returns its result (the driver makes the record)."""
+    if runtime.threads:
+        torch.set_num_threads(runtime.threads)
+    device = runtime.torch_device()
+    configure_cuda(device, spec.settings)
+    prepared = prepare_run(spec, runtime)
     trained = train_and_evaluate(
-        model,
-        method,
-        data,
+        prepared.model,
+        prepared.method,
+        prepared.data,
         spec.settings,
         spec.seed,
         device,
-        pad_id,
-        dataset.num_labels,
+        prepared.pad_id,
+        prepared.data_info.num_labels,
         runtime.progress,
         spec.label,
     )
-    return RunResult(
-        metrics=trained.metrics,
-        cost=trained.cost,
-        mixing=trained.mixing,
-        predictions=trained.predictions,
-        data=DataInfo(
-            fingerprint=dataset.fingerprint(),
-            source=dataset.source,
-            sizes={split: len(encoded) for split, encoded in data.items()},
-            num_labels=dataset.num_labels,
-            label_names=dataset.label_names,
-            held_out_classes=dataset.held_out,
-            noisy_labels=0 if dataset.noise is None else dataset.noise.changed,
-            noise_fingerprint=None if dataset.noise is None else dataset.noise.fingerprint,
-            revision=dataset.revision,
-            noisy_tokens=0 if input_noise is None else input_noise.replaced,
-            input_noise_fingerprint=None if input_noise is None else input_noise.fingerprint,
-        ),
-        model=ModelInfo(
-            name=resolved.name,
-            revision=resolved.revision,
-            family=model.family,
-            depth=model.depth,
-            parameters=sum(p.numel() for p in model.parameters()),
-        ),
-        device=DeviceInfo(
-            type=device.type,
-            name=device_name(device),
-            threads=torch.get_num_threads(),
-            cpu_count=os.cpu_count(),
-            compiled=runtime.compile,
-            bf16_fast=cpu_bf16_fast() if device.type == "cpu" else None,
-        ),
+    return RunResult.of(
+        trained, prepared.data_info, prepared.model_info, device_info(device, runtime)
+    )
+
+
+def device_info(device: torch.device, runtime: Runtime) -> DeviceInfo:
+    return DeviceInfo(
+        type=device.type,
+        name=device_name(device),
+        threads=torch.get_num_threads(),
+        cpu_count=os.cpu_count(),
+        compiled=runtime.compile,
+        bf16_fast=cpu_bf16_fast() if device.type == "cpu" else None,
     )
 
 

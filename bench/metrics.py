@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
+from bench.records import OODScores, Scores
+
 ECE_BINS = 15
 
 
@@ -25,17 +27,15 @@ def expected_calibration_error(
     return float(ece)
 
 
-def classification_metrics(
-    logits: torch.Tensor, labels: torch.Tensor, num_labels: int
-) -> dict[str, float]:
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor, num_labels: int) -> Scores:
     """accuracy, macro_f1 (over all classes), nll (mean), ece (15 bins) from logits."""
     logits = logits.float()
     probs = logits.softmax(-1)
     confidence, predictions = probs.max(-1)
     correct = (predictions == labels).numpy()
-    return {
-        "accuracy": float(correct.mean()),
-        "macro_f1": float(
+    return Scores(
+        accuracy=float(correct.mean()),
+        macro_f1=float(
             f1_score(
                 labels.numpy(),
                 predictions.numpy(),
@@ -44,21 +44,21 @@ def classification_metrics(
                 zero_division=0,
             )
         ),
-        "nll": float(F.cross_entropy(logits, labels)),
-        "ece": expected_calibration_error(confidence.numpy(), correct.astype(float)),
-    }
+        nll=float(F.cross_entropy(logits, labels)),
+        ece=expected_calibration_error(confidence.numpy(), correct.astype(float)),
+    )
 
 
-def ood_detection(in_confidence: np.ndarray, out_confidence: np.ndarray) -> dict[str, float]:
+def ood_detection(in_confidence: np.ndarray, out_confidence: np.ndarray) -> OODScores:
     """How well the max-softmax probability tells in-distribution test examples (positive)
     from those of held-out classes: AUROC, and the FPR on held-out examples at the first
     threshold that keeps 95% of the in-distribution ones (FPR95)."""
     scores = np.concatenate([in_confidence, out_confidence])
     positive = np.concatenate([np.ones(len(in_confidence)), np.zeros(len(out_confidence))])
     fpr, tpr, _ = roc_curve(positive, scores)
-    return {
-        "auroc": float(roc_auc_score(positive, scores)),
-        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
-        "in_distribution": len(in_confidence),
-        "out_of_distribution": len(out_confidence),
-    }
+    return OODScores(
+        auroc=float(roc_auc_score(positive, scores)),
+        fpr95=float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+        in_distribution=len(in_confidence),
+        out_of_distribution=len(out_confidence),
+    )

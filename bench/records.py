@@ -206,16 +206,30 @@ class Predictions:
 
 
 @dataclass(frozen=True, eq=False)
-class RunResult:
-    """What the harness returns for one finished run."""
+class TrainOutcome:
+    """What training and evaluation produce (the harness's trainer returns it)."""
 
     metrics: Metrics
     cost: Cost
     mixing: Mixing
+    predictions: Predictions
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult(TrainOutcome):
+    """What the harness returns for one finished run: the training outcome and what the
+    run knows of its data, model and device."""
+
     data: DataInfo
     model: ModelInfo
     device: DeviceInfo
-    predictions: Predictions
+
+    @classmethod
+    def of(
+        cls, trained: TrainOutcome, data: DataInfo, model: ModelInfo, device: DeviceInfo
+    ) -> RunResult:
+        parts = {f.name: getattr(trained, f.name) for f in dataclasses.fields(TrainOutcome)}
+        return cls(**parts, data=data, model=model, device=device)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,13 +245,13 @@ class RunResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
         return cls(
-            Metrics.from_dict(data["metrics"]),
-            Cost(**_known(Cost, data["cost"])),
-            Mixing(**_known(Mixing, data["mixing"])),
-            DataInfo(**_known(DataInfo, data["data"])),
-            ModelInfo(**_known(ModelInfo, data["model"])),
-            DeviceInfo(**_known(DeviceInfo, data["device"])),
-            Predictions.from_dict(data["predictions"]),
+            metrics=Metrics.from_dict(data["metrics"]),
+            cost=Cost(**_known(Cost, data["cost"])),
+            mixing=Mixing(**_known(Mixing, data["mixing"])),
+            data=DataInfo(**_known(DataInfo, data["data"])),
+            model=ModelInfo(**_known(ModelInfo, data["model"])),
+            device=DeviceInfo(**_known(DeviceInfo, data["device"])),
+            predictions=Predictions.from_dict(data["predictions"]),
         )
 
 

@@ -207,8 +207,8 @@ def evaluation(s: Setup) -> None:
     sync(s.device)
     naive_s = time.perf_counter() - start
     same = (
-        classification_metrics(torch.cat(naive), labels, s.num_labels)["accuracy"]
-        == classification_metrics(logits, labels, s.num_labels)["accuracy"]
+        classification_metrics(torch.cat(naive), labels, s.num_labels).accuracy
+        == classification_metrics(logits, labels, s.num_labels).accuracy
     )
     emit(
         figure="eval_throughput",

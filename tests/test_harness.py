@@ -9,6 +9,7 @@ import torch
 from bench.config import TrainSettings
 from bench.harness import EpochSelector, train_and_evaluate
 from bench.method_api import StepOutput
+from bench.records import Scores
 from bench.registry import create_method
 from bench.training import Diverged, build_optimizer
 from tests.conftest import separable_encoded, tiny_classifier
@@ -55,10 +56,11 @@ def test_the_tested_epoch_and_its_weights_follow_the_selection(selection, tested
     for epoch, accuracy in enumerate([0.5, 0.8, 0.7], start=1):
         with torch.no_grad():
             model.weight.fill_(epoch)
-        selector.offer(epoch, {"accuracy": accuracy}, model)
+        selector.offer(epoch, Scores(accuracy, accuracy, 0.5, 0.1), model)
     selector.restore(model)
     assert selector.epoch == tested
-    assert selector.validation["accuracy"] == [0.5, 0.8, 0.7][tested - 1]
+    assert selector.validation is not None
+    assert selector.validation.accuracy == [0.5, 0.8, 0.7][tested - 1]
     assert model.weight.item() == tested
 
 

@@ -141,13 +141,13 @@ def test_too_many_held_out_classes_are_refused(k):
 def test_ood_scores_of_a_perfect_a_random_and_an_inverted_scorer():
     rng = np.random.default_rng(0)
     perfect = ood_detection(rng.uniform(0.6, 1.0, 500), rng.uniform(0.1, 0.5, 300))
-    assert perfect["auroc"] == 1.0 and perfect["fpr95"] == 0.0
-    assert perfect["in_distribution"] == 500 and perfect["out_of_distribution"] == 300
+    assert perfect.auroc == 1.0 and perfect.fpr95 == 0.0
+    assert perfect.in_distribution == 500 and perfect.out_of_distribution == 300
     random = ood_detection(rng.uniform(0, 1, 4000), rng.uniform(0, 1, 4000))
-    assert random["auroc"] == pytest.approx(0.5, abs=0.03)
-    assert random["fpr95"] == pytest.approx(0.95, abs=0.03)
+    assert random.auroc == pytest.approx(0.5, abs=0.03)
+    assert random.fpr95 == pytest.approx(0.95, abs=0.03)
     inverted = ood_detection(rng.uniform(0.1, 0.5, 300), rng.uniform(0.6, 1.0, 300))
-    assert inverted["auroc"] == 0.0 and inverted["fpr95"] == 1.0
+    assert inverted.auroc == 0.0 and inverted.fpr95 == 1.0
 
 
 def test_training_with_held_out_examples_records_detection_scores():
