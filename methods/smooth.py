@@ -16,8 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import UserError
-from bench.method_api import MixupMethod, Site, StepOutput
-from bench.registry import register
+from bench.method_api import MixupMethod, Site, StepOutput, register
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,8 @@ from bench.method_api import (
     input_saliency,
     per_example_mixed_loss,
     plain_step,
+    register,
 )
-from bench.registry import register
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,17 @@ def test_the_report_needs_no_method_registry():
     assert "bench.registry" not in seen and not any(m.startswith("methods") for m in seen)
 
 
+def test_methods_sit_below_the_catalogue_that_finds_them():
+    """A method imports bench.method_api, never bench.registry, which imports `methods`
+    (and loads its modules): the arrow the importlib scan adds points down, not up."""
+    graph = import_graph()
+    method_modules = [m for m in graph if m.startswith("methods.")]
+    assert method_modules and "methods" in graph["bench.registry"]
+    for module in method_modules:
+        assert "bench.registry" not in graph[module], module
+        assert "bench.method_api" in graph[module], module
+
+
 def test_the_repository_stands_on_its_own():
     for path in ROOT.rglob("*"):
         if ".venv" in path.parts or ".git" in path.parts or not path.is_file():

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from bench.config import TrainSettings
 from bench.errors import UserError
 from bench.harness import predict, train_and_evaluate
-from bench.method_api import MethodOptions, MixupMethod, Site, mix, mixed_loss
-from bench.registry import create_method, method_class, method_names, register
+from bench.method_api import MethodOptions, MixupMethod, Site, mix, mixed_loss, register
+from bench.registry import create_method, method_class, method_names
 from methods.tmix import scale_layers
 from tests.conftest import FAMILIES, separable_encoded, tiny_classifier, toy_batch
 
