@@ -298,8 +298,9 @@ def test_batch_of_one_and_odd_batches(name, batch_size):
 
 def test_default_lambda_distributions():
     rng = np.random.default_rng(0)
-    amplify = np.array([create_method("amplify").sample_lambda(rng) for _ in range(20000)])
-    word = np.array([create_method("word").sample_lambda(rng) for _ in range(20000)])
+    amplify_method, word_method = create_method("amplify"), create_method("word")
+    amplify = np.array([amplify_method.sample_lambda(rng) for _ in range(20000)])
+    word = np.array([word_method.sample_lambda(rng) for _ in range(20000)])
     assert 0.95 < amplify.mean() < 0.975  # about 0.96
     assert 0.82 < (amplify > 0.99).mean() < 0.90  # about 86%
     assert 0.88 < word.mean() < 0.92 and word.min() >= 0.5  # about 0.90, max trick

@@ -79,9 +79,8 @@ def result(accuracy, auroc=None):
     return dataclasses.replace(res, metrics=metrics)
 
 
-@pytest.fixture
-def study_results(tmp_path) -> Path:
-    store = Store(tmp_path / "results")
+def write_study_results(root: Path) -> Path:
+    store = Store(root / "results")
     acc = {  # regime -> method -> accuracy per seed 0, 1, 2
         (): {"none": [0.9, 0.85, 0.9], "word": [0.9, 0.9, 0.95]},
         (("label_noise", 0.2),): {"none": [0.7, 0.6, 0.65], "word": [0.8, 0.75, 0.85]},
@@ -97,9 +96,21 @@ def study_results(tmp_path) -> Path:
     return store.root
 
 
-def test_study_sections_and_main_tables_are_kept_apart(study_results, tmp_path):
-    out = tmp_path / "reports"
-    text = write_report(Store(study_results), out).read_text()
+@pytest.fixture
+def study_results(tmp_path) -> Path:
+    return write_study_results(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def study_report(tmp_path_factory) -> tuple[Path, str]:
+    """The report of `study_results`, written once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("studies")
+    out = root / "reports"
+    return out, write_report(Store(write_study_results(root)), out).read_text()
+
+
+def test_study_sections_and_main_tables_are_kept_apart(study_report):
+    out, text = study_report
     main_acc = pd.read_csv(out / "accuracy.csv").set_index("method")
     assert main_acc.loc["none", "n"] == 3  # only the clean runs in the main table
     assert main_acc.loc["none", "mean"] == pytest.approx(100 * np.mean([0.9, 0.85, 0.9]))
@@ -159,8 +170,8 @@ def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(study_result
     assert not (out / "study_low-resource_pooled.csv").exists()  # one cell: its own test
 
 
-def test_study_provenance_counts_borrowed_clean_runs_apart(study_results, tmp_path):
-    text = write_report(Store(study_results), tmp_path / "reports").read_text()
+def test_study_provenance_counts_borrowed_clean_runs_apart(study_report):
+    _, text = study_report
     section = text.split("## Study: Label noise")[1].split("## Study:")[0]
     assert "Runs: 6 records (6 ok), seeds 0, 1, 2;" in section
     assert "The clean cells are 6 records of the main reference (seeds 0, 1, 2)" in section
@@ -201,10 +212,12 @@ def quick_spec(method, seed, model="minilm-l6", options=(), **changes):
     return RunSpec(method, "ds", model, seed, settings, tuple(sorted(options)))
 
 
-@pytest.fixture
-def ladder_results(tmp_path) -> Store:
-    """The quick reference (none, amplify) and one run set of each marker-less study."""
-    store = Store(tmp_path / "results")
+@pytest.fixture(scope="module")
+def ladder_report(tmp_path_factory) -> tuple[Path, str]:
+    """The report of the quick reference (none, amplify) and one run set of each
+    marker-less study, written once."""
+    root = tmp_path_factory.mktemp("ladder")
+    store = Store(root / "results")
     runs = {
         quick_spec("none", 0): [0.8, 0.7, 0.75],
         quick_spec("amplify", 0): [0.8, 0.72, 0.75],
@@ -218,7 +231,8 @@ def ladder_results(tmp_path) -> Store:
         for seed, a in enumerate(values):
             spec_ = dataclasses.replace(first, seed=seed)
             store.write(fake_record(spec_, result=result(a)))
-    return store
+    out = root / "reports"
+    return out, write_report(store, out).read_text()
 
 
 def test_each_marker_less_study_takes_exactly_its_runs():
@@ -232,18 +246,16 @@ def test_each_marker_less_study_takes_exactly_its_runs():
     assert study_of(quick_spec("none", 0, model="mpnet-base", epochs=10)) == ""
 
 
-def test_marker_less_studies_are_kept_out_of_the_main_tables(ladder_results, tmp_path):
-    out = tmp_path / "reports"
-    text = write_report(ladder_results, out).read_text()
+def test_marker_less_studies_are_kept_out_of_the_main_tables(ladder_report):
+    out, text = ladder_report
     main_acc = pd.read_csv(out / "accuracy.csv")
     assert set(main_acc.method) == {"none", "amplify"} and set(main_acc.n) == {3}
     for title in ("Study: Mixing strength", "Study: Longer training", "Study: A base-size"):
         assert title in text
 
 
-def test_strength_compares_each_variant_with_the_reference_none(ladder_results, tmp_path):
-    out = tmp_path / "reports"
-    write_report(ladder_results, out)
+def test_strength_compares_each_variant_with_the_reference_none(ladder_report):
+    out, _ = ladder_report
     diff = pd.read_csv(out / "study_strength_difference_to_none.csv").set_index("dataset")
     strong = diff.loc["ds · Beta(1, 1), max trick"]
     assert strong["diff"] == pytest.approx(100 * np.mean([0.05, 0.1, 0.05]))
@@ -251,9 +263,8 @@ def test_strength_compares_each_variant_with_the_reference_none(ladder_results, 
     assert diff.loc["ds · clean", "method"] == "amplify"  # AMPLIFY as published, for context
 
 
-def test_schedule_takes_the_three_epoch_reference_as_its_clean_cell(ladder_results, tmp_path):
-    out = tmp_path / "reports"
-    write_report(ladder_results, out)
+def test_schedule_takes_the_three_epoch_reference_as_its_clean_cell(ladder_report):
+    out, _ = ladder_report
     diff = pd.read_csv(out / "study_schedule_difference_to_none.csv").set_index("dataset")
     assert diff.loc["ds · 10 epochs", "diff"] == pytest.approx(100 * np.mean([0.1, 0.1, 0.1]))
     accuracy = pd.read_csv(out / "study_schedule_accuracy.csv")
