@@ -14,7 +14,7 @@ import torch
 from bench import harness
 from bench.attempts import WorkerConfig
 from bench.config import PROFILES, RunSpec, TrainSettings, choices, flagged_settings
-from bench.datasets.regimes import held_out_classes
+from bench.datasets.regimes import held_out_classes, prepare
 from bench.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.errors import UserError
 from bench.executors import InProcessExecutor, Outcome
@@ -350,13 +350,14 @@ def check_before_training(
         print(SLOW_BF16_WARNING, file=sys.stderr, flush=True)
     encoder, _, _ = runtime.backbone(plan.todo[0].model)
     check_methods_fit_model(plan.todo, encoder)  # depth, family
-    for name, held_out in dict.fromkeys((s.dataset, s.settings.ood_classes) for s in plan.todo):
+    for name, settings in dict.fromkeys((s.dataset, s.settings) for s in plan.todo):
         dataset = load_dataset_cached(dataset_registry.get(name))
-        if held_out:  # at least two classes must stay in training
+        if settings.ood_classes:  # at least two classes must stay in training
             try:
-                held_out_classes(dataset.num_labels, held_out)
+                held_out_classes(dataset.num_labels, settings.ood_classes)
             except UserError as exc:
                 raise UserError(f"{name}: {exc}; lower --ood-classes") from None
+        prepare(dataset, settings)  # every split of the run has examples
 
 
 def execute(

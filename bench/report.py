@@ -102,7 +102,7 @@ def render_block(
     lines += difference_section(analysis)
     lines += aggregate_section(analysis)
     lines += rank_section(analysis)
-    lines += power_section(analysis)
+    lines += power_section(analysis, suffix)
     lines += cost_section(analysis)
     lines += other_metrics_section(analysis)
     lines += mixing_section(analysis)
@@ -244,7 +244,7 @@ def rank_section(a: BlockAnalysis) -> list[str]:
     )
 
 
-def power_section(a: BlockAnalysis) -> list[str]:
+def power_section(a: BlockAnalysis, suffix: str = "") -> list[str]:
     d = a.differences
     if d.empty:
         return []
@@ -260,7 +260,7 @@ def power_section(a: BlockAnalysis) -> list[str]:
         for r in d.sort_values(["dataset", "method"]).itertuples()
     ]
     return table_section(
-        "Power (`power.csv`)",
+        f"Power (`power{suffix}.csv`)",
         "*sd*: standard deviation of the paired differences over seeds (points); *MDE*: the "
         "smallest difference the paired t-test detects at alpha 0.05 with power 0.8 at "
         "this many seeds; *seeds for 1 point*: the seeds that test needs to detect a "

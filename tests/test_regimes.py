@@ -285,3 +285,9 @@ def test_input_noise_changes_the_hash_and_its_default_keeps_the_old_one():
     assert RunSpec.from_dict(json.loads(json.dumps(noisy.to_dict()))) == noisy
     with pytest.raises(UserError, match="input_noise"):
         dataclasses.replace(base.settings, input_noise=1.0)
+
+
+def test_a_split_left_empty_is_a_clear_error_not_an_index_error():
+    empty_validation = dataclasses.replace(toy_dataset(), validation=split(0, 3, "val"))
+    with pytest.raises(UserError, match="'toy' has no validation examples.*validation 0"):
+        prepare(empty_validation, settings())

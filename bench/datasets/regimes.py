@@ -14,7 +14,14 @@ import hashlib
 import numpy as np
 
 from bench.config import TrainSettings
-from bench.datasets.base import DATA_SEED, LabelNoise, TextDataset, TextSplit, subsample
+from bench.datasets.base import (
+    DATA_SEED,
+    SPLITS,
+    LabelNoise,
+    TextDataset,
+    TextSplit,
+    subsample,
+)
 from bench.errors import UserError
 
 # one independent stream of the data seed per regime (numpy SeedSequence entropy lists)
@@ -111,9 +118,24 @@ def prepare(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
         )
         train = TextSplit(train.texts, labels)
         noise = LabelNoise(len(changed), noise_fingerprint(changed, labels))
-    return dataclasses.replace(
+    prepared = dataclasses.replace(
         data,
         train=train,
         validation=subsample(data.validation, settings.val_size),
         noise=noise,
     )
+    check_not_empty(prepared)
+    return prepared
+
+
+def check_not_empty(data: TextDataset) -> None:
+    """UserError naming the split that is empty (a tiny dataset whose carved validation
+    split rounds to nothing, a test set of held-out classes only)."""
+    for name in ("train", "validation", "test"):
+        if len(data.split(name)) == 0:
+            sizes = ", ".join(f"{split} {len(data.split(split))}" for split in SPLITS)
+            raise UserError(
+                f"dataset {data.name!r} has no {name} examples for this run ({sizes}): "
+                "it is too small to split; give more examples per class, or a "
+                f"{name}.csv of its own (--data-dir)"
+            )
