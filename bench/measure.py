@@ -95,7 +95,10 @@ class SavedActivations:
         if pointer not in self._parameters and pointer not in self._seen:
             self._seen.add(pointer)
             self.bytes += storage.nbytes()
-        return tensor
+        # a detached alias (same storage and version counter, no grad_fn): returning the
+        # tensor itself ties the graph to its own outputs and the parameters in a cycle
+        # through C++ that Python's gc never frees, leaking each run's model
+        return tensor.detach()
 
     def __enter__(self) -> SavedActivations:
         self._hooks.__enter__()
