@@ -4,6 +4,7 @@ count too), and a repository that stands on its own."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,3 +103,11 @@ def test_the_repository_stands_on_its_own():
             text = path.read_text(errors="ignore")
             assert "../" + "shared" not in text, f"{path} points outside the repository"
             assert "noqa: " + "PLC0415" not in text, f"{path}: noqa for a rule ruff does not select"
+
+
+def test_the_readme_layering_table_names_every_module():
+    text = (ROOT / "README.md").read_text()
+    table = text.split("| layer | modules |", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([\w/.]+)`", table))
+    modules = {path.stem for path in (ROOT / "bench").rglob("*.py") if path.stem != "__init__"}
+    assert modules - named == set()
