@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
+import threading
 import time
 import typing
 from pathlib import Path
@@ -470,8 +472,15 @@ def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
 
 
 def main(argv: list[str] | None = None) -> int:
+    main_thread = threading.current_thread() is threading.main_thread()
+    # `kill` stops a sweep as Ctrl-C does: the workers are stopped (not left behind, each
+    # holding a model), locks released, finished records kept
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None
     try:
         return run_sweep(build_parser().parse_args(argv))
     except UserError as exc:
         print("error: " + str(exc).replace("\n", "\\n"), file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -125,8 +125,9 @@ class LocalPoolExecutor(Executor):
     def cancel(self, handles: list[Future]) -> None:
         for future in handles:
             future.cancel()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(self.pool, "_processes", {}).values()):
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)  # sets _processes to None
+        for process in processes:
             process.terminate()
 
     def close(self) -> None:

@@ -208,3 +208,52 @@ def test_a_killed_pool_worker_loses_only_runs_in_flight(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"plan: {total - len(done)} run(s) to do, {len(done)} already done" in rerun.stdout
     assert len(records_by_spec(results)) == total
+
+
+def running(pid: int) -> bool:
+    """A live process (a zombie waiting to be reaped does not count)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.e2e
+def test_kill_stops_a_pool_sweep_as_ctrl_c_does(tmp_path):
+    """SIGTERM to the driver: the workers go with it (none left behind holding a model),
+    no lock stays, the finished records are kept, exit code 130."""
+    results = tmp_path / "results"
+    args = ["--methods", "all", "--datasets", "rt-polarity", "amazon-cr", *TINY]
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run_bench.py"),
+            *args,
+            "--results-dir",
+            str(results),
+            "--executor",
+            "local",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while not list(results.rglob("seed0-*.json")) and time.time() < deadline:
+        assert sweep.poll() is None, sweep.communicate()[1][-3000:]
+        time.sleep(0.1)
+    workers = worker_pids(sweep.pid)
+    assert workers, "no worker process found"
+    sweep.send_signal(signal.SIGTERM)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, (out[-2000:], err[-2000:])
+    assert "interrupted:" in err and "rerun the same command to resume" in err
+    deadline = time.time() + 30
+    while any(map(running, workers)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if running(pid)]
+    assert not list(results.rglob("*.lock"))
+    assert records_by_spec(results)  # the finished ones are kept
