@@ -164,6 +164,25 @@ def worker_pids(driver_pid: int) -> list[int]:
     return pids
 
 
+def pool_sweep_with_a_record(args: list[str], results: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A sweep started in a subprocess, once its first record is written: (the process,
+    its pool's worker pids)."""
+    sweep = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bench.py"), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while not list(results.rglob("seed0-*.json")) and time.time() < deadline:
+        assert sweep.poll() is None, sweep.communicate()[1][-3000:]
+        time.sleep(0.1)
+    workers = worker_pids(sweep.pid)
+    assert workers, "no worker process found"
+    return sweep, workers
+
+
 @pytest.mark.e2e
 def test_a_killed_pool_worker_loses_only_runs_in_flight(tmp_path):
     """kill -9 of one worker process: its run (and any other in flight) is reported lost or
@@ -183,19 +202,7 @@ def test_a_killed_pool_worker_loses_only_runs_in_flight(tmp_path):
         "--workers",
         "2",
     ]
-    sweep = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_bench.py"), *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 300
-    while not list(results.rglob("seed0-*.json")) and time.time() < deadline:
-        assert sweep.poll() is None, sweep.communicate()[1][-3000:]
-        time.sleep(0.1)
-    victims = worker_pids(sweep.pid)
-    assert victims, "no worker process found"
+    sweep, victims = pool_sweep_with_a_record(args, results)
     os.kill(victims[0], signal.SIGKILL)
     out, err = sweep.communicate(timeout=300)
     assert sweep.returncode == 1, (out[-2000:], err[-2000:])
@@ -224,29 +231,8 @@ def test_kill_stops_a_pool_sweep_as_ctrl_c_does(tmp_path):
     no lock stays, the finished records are kept, exit code 130."""
     results = tmp_path / "results"
     args = ["--methods", "all", "--datasets", "rt-polarity", "amazon-cr", *TINY]
-    sweep = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "run_bench.py"),
-            *args,
-            "--results-dir",
-            str(results),
-            "--executor",
-            "local",
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 300
-    while not list(results.rglob("seed0-*.json")) and time.time() < deadline:
-        assert sweep.poll() is None, sweep.communicate()[1][-3000:]
-        time.sleep(0.1)
-    workers = worker_pids(sweep.pid)
-    assert workers, "no worker process found"
+    pool = [*args, "--results-dir", str(results), "--executor", "local", "--workers", "2"]
+    sweep, workers = pool_sweep_with_a_record(pool, results)
     sweep.send_signal(signal.SIGTERM)
     out, err = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, (out[-2000:], err[-2000:])
