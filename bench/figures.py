@@ -22,8 +22,9 @@ def colours(methods: list[str]) -> dict[str, tuple]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(methods)}
 
 
-def _save(fig, out_dir: Path, name: str) -> None:
-    fig.tight_layout()
+def _save(fig, out_dir: Path, name: str, rect: tuple[float, ...] = (0, 0, 1, 1)) -> None:
+    """Lay out the figure inside `rect`, write it as PNG and SVG, and free it."""
+    fig.tight_layout(rect=rect)
     fig.savefig(out_dir / f"{name}.png", dpi=120)
     fig.savefig(out_dir / f"{name}.svg")
     plt.close(fig)
@@ -263,10 +264,7 @@ def condition_curves(
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(6, len(methods)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(out_dir / f"{name}.png", dpi=120)
-    fig.savefig(out_dir / f"{name}.svg")
-    plt.close(fig)
+    _save(fig, out_dir, name, rect=(0, 0.08, 1, 1))
 
 
 def training_curves(
@@ -300,10 +298,7 @@ def training_curves(
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(6, len(methods)), fontsize=8)
     fig.suptitle("Validation accuracy per epoch (mean over seeds)")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(out_dir / f"{name}.png", dpi=120)
-    fig.savefig(out_dir / f"{name}.svg")
-    plt.close(fig)
+    _save(fig, out_dir, name, rect=(0, 0.06, 1, 1))
 
 
 def draw_all(a: BlockAnalysis, out_dir: Path, suffix: str = "") -> Iterator[tuple[str, str]]:

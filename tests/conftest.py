@@ -20,6 +20,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
+from bench import figures
 from bench.batching import Encoded
 from bench.models import Classifier
 
@@ -96,6 +97,24 @@ def separable_encoded(n: int = 96, seed: int = 0) -> Encoded:
         length = int(rng.integers(3, 9))
         ids.append([2] + [int(x) for x in rng.integers(base, base + 10, length)] + [3])
     return Encoded(ids, None, labels.astype(np.int64))
+
+
+def _unrendered(fig, out_dir, name, rect=(0, 0, 1, 1)) -> None:
+    """Stand-in for `figures._save`: write both files empty, skip layout and rendering."""
+    for suffix in (".png", ".svg"):
+        (out_dir / f"{name}{suffix}").touch()
+    figures.plt.close(fig)
+
+
+def skip_figure_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that read a report's text and tables only: matplotlib's layout and
+    rendering are most of a small report's time. Tests of the figures render them."""
+    monkeypatch.setattr(figures, "_save", _unrendered)
+
+
+@pytest.fixture
+def unrendered_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    skip_figure_rendering(monkeypatch)
 
 
 @pytest.fixture

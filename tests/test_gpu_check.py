@@ -8,27 +8,45 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# make `import datasets` fail in the child, as on a machine without the package
-BLOCK_DATASETS = (
+# one child for both tests (importing torch and transformers is most of its time): make
+# `import datasets` fail, as on a machine without the package, import the core and count
+# the methods it finds, then run the GPU check as its command line would
+BARE_CHILD = (
     "import runpy, sys; sys.modules['datasets'] = None; "
+    "import bench.training, bench.models, bench.registry, bench.harness, bench.cli; "
+    "from bench.registry import method_names; print('core methods:', len(method_names())); "
     "sys.argv = ['gpu_check.py', *sys.argv[1:]]; "
     "runpy.run_path('benchmarks/gpu_check.py', run_name='__main__')"
 )
 
 
-def test_gpu_check_dry_run_on_cpu_without_datasets():
-    args = ["--device", "cpu", "--tiny", "--methods", "none", "amplify"]  # tiny: 2 / 3 steps
+@pytest.fixture(scope="module")
+def bare_dry_run() -> subprocess.CompletedProcess:
+    """The GPU check's CPU dry run (tiny encoder: 2 / 3 steps, batch 8) in a bare child."""
+    args = ["--device", "cpu", "--tiny", "--batch-size", "8", "--methods", "none", "amplify"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", BLOCK_DATASETS, *args],
+    return subprocess.run(
+        [sys.executable, "-c", BARE_CHILD, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         env=env,
     )
+
+
+def test_the_core_imports_without_datasets(bare_dry_run):
+    counts = [line for line in bare_dry_run.stdout.splitlines() if line.startswith("core methods:")]
+    assert counts, bare_dry_run.stderr[-2000:]
+    assert int(counts[0].split(":")[1]) >= 6
+
+
+def test_gpu_check_dry_run_on_cpu_without_datasets(bare_dry_run):
+    done = bare_dry_run
     assert done.returncode == 0, done.stderr[-2000:]
     figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     kinds = {f["figure"] for f in figures}
@@ -39,16 +57,3 @@ def test_gpu_check_dry_run_on_cpu_without_datasets():
     fp16 = next(f for f in figures if f["figure"] == "fp16_scaler")
     assert fp16["all_finite"] and fp16["steps"] == 3
     assert "method" in done.stdout and "x none" in done.stdout  # the closing table
-
-
-def test_the_core_imports_without_datasets():
-    code = (
-        "import sys; sys.modules['datasets'] = None; "
-        "import bench.training, bench.models, bench.registry, bench.harness, bench.cli; "
-        "from bench.registry import method_names; print(len(method_names()))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout.strip()) >= 6

@@ -24,7 +24,7 @@ from bench.errors import UserError
 from bench.planning import make_plan
 from bench.store import Store
 from bench.training import Diverged
-from tests.conftest import fake_result
+from tests.conftest import fake_result, skip_figure_rendering
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
@@ -293,6 +293,7 @@ def test_argument_parsing_gives_a_plan_or_a_user_error(argv):
 
 
 def test_a_sweep_into_another_results_folder_leaves_reports_untouched(tmp_path, monkeypatch):
+    skip_figure_rendering(monkeypatch)
     committed = ROOT / "reports" / "REPORT.md"
     before = committed.stat().st_mtime_ns if committed.exists() else None
     monkeypatch.setattr(attempts.harness, "run", fake_run_failing({}))

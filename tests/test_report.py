@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,9 +36,9 @@ def spec(method, dataset, seed):
     return RunSpec(method, dataset, "minilm-l6", seed, PROFILES["smoke"])
 
 
-@pytest.fixture
-def results(tmp_path):
-    store = Store(tmp_path / "results")
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Store:
+    store = Store(tmp_path_factory.mktemp("report") / "results")
     for dataset, by_method in ACC.items():
         for method, accs in by_method.items():
             for seed, acc in enumerate(accs):
@@ -49,9 +50,14 @@ def results(tmp_path):
     return store
 
 
-def test_report_tables_have_the_expected_values(results, tmp_path):
-    out = tmp_path / "reports"
-    path = write_report(results, out)
+@pytest.fixture(scope="module")
+def report(results, tmp_path_factory) -> Path:
+    """The report of `results`, figures rendered, written once for the tests that read it."""
+    return write_report(results, tmp_path_factory.mktemp("reports"))
+
+
+def test_report_tables_have_the_expected_values(report):
+    out, path = report.parent, report
     acc = pd.read_csv(out / "accuracy.csv").set_index(["dataset", "method"])
     assert acc.loc[("ds-a", "word"), "mean"] == pytest.approx(85.0)
     assert acc.loc[("ds-a", "word"), "std"] == pytest.approx(5.0)
@@ -105,8 +111,8 @@ def test_report_tables_have_the_expected_values(results, tmp_path):
     assert "\\toprule" in (out / "accuracy.tex").read_text()
 
 
-def test_the_summary_claims_only_what_the_tests_carry(results, tmp_path):
-    text = write_report(results, tmp_path / "r").read_text()
+def test_the_summary_claims_only_what_the_tests_carry(report):
+    text = report.read_text()
     summary = text.split("### What the data support")[1].split("###")[0]
     # ds-a: +20 points, Holm p 0.04: claimed; ds-b: -5 points, Holm p > 0.05: not claimed
     assert "`word` is above `none` on ds-a" in summary
@@ -114,11 +120,11 @@ def test_the_summary_claims_only_what_the_tests_carry(results, tmp_path):
     # two datasets: no rank test, so no ranking claim (the phrase the code writes when
     # Friedman rejects is checked in the ranks test below)
     assert "Separated by more than the critical difference" not in summary
-    diff = pd.read_csv(tmp_path / "r" / "difference_to_none.csv").set_index("dataset")
+    diff = pd.read_csv(report.parent / "difference_to_none.csv").set_index("dataset")
     assert diff.significant.to_dict() == {"ds-a": True, "ds-b": False}
 
 
-def test_no_claim_when_nothing_survives_correction(tmp_path):
+def test_no_claim_when_nothing_survives_correction(tmp_path, unrendered_figures):
     store = Store(tmp_path / "results")
     for seed, (a, b) in enumerate([(0.70, 0.72), (0.71, 0.69), (0.70, 0.70)]):
         store.write(fake_record(spec("none", "ds-a", seed), result=result(a, 10.0)))
@@ -129,7 +135,7 @@ def test_no_claim_when_nothing_survives_correction(tmp_path):
     assert "is above" not in summary and "is below" not in summary
 
 
-def test_a_clear_winner_is_reported_with_its_interval(tmp_path):
+def test_a_clear_winner_is_reported_with_its_interval(tmp_path, unrendered_figures):
     store = Store(tmp_path / "results")
     correct = {"none": [12, 13, 12, 11, 12, 13], "word": [16, 17, 17, 15, 16, 18]}  # of 20
     for method, counts in correct.items():
@@ -147,11 +153,10 @@ def test_a_clear_winner_is_reported_with_its_interval(tmp_path):
     )
 
 
-def test_report_is_reproducible(results, tmp_path):
-    write_report(results, tmp_path / "a")
-    write_report(results, tmp_path / "b")
+def test_report_is_reproducible(results, report, tmp_path, unrendered_figures):
+    write_report(results, tmp_path / "again")
     for name in ("REPORT.md", "accuracy.csv", "difference_to_none.csv", "aggregate.csv"):
-        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+        assert (tmp_path / "again" / name).read_text() == (report.parent / name).read_text()
 
 
 def test_report_of_empty_results(tmp_path):
@@ -202,7 +207,9 @@ def test_degenerate_means_not_a_working_classifier_not_few_classes():
     assert degenerate_run(pred, label)
 
 
-def test_ece_and_nll_get_the_paired_test_and_a_claim_only_when_holm_carries_it(tmp_path):
+def test_ece_and_nll_get_the_paired_test_and_a_claim_only_when_holm_carries_it(
+    tmp_path, unrendered_figures
+):
     import dataclasses
 
     store = Store(tmp_path / "results")

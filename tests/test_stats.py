@@ -42,6 +42,18 @@ def test_holm_adjusts_in_step_down_order_and_skips_undefined():
     assert adjusted[2] == pytest.approx(0.06)  # max(1 x 0.04, previous)
 
 
+def test_holm_equals_statsmodels_exactly_with_ties_and_caps():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 5, 17, 60):
+        p = rng.uniform(0, 1, m) ** 3
+        p[: m // 3] = p[0]  # ties
+        expected = multipletests(p, 0.05, method="holm")[1]
+        assert holm(list(p)) == [float(x) for x in expected]
+        assert max(holm(list(p))) <= 1.0
+
+
 def test_mde_and_seeds_needed_are_consistent():
     mde = paired_mde(1.0, 5)
     assert 1.6 < mde < 1.8  # (t_{.975,4} + t_{.8,4}) / sqrt(5) is about 1.68

@@ -20,7 +20,7 @@ from bench.registry import method_names
 from bench.report import write_report
 from bench.store import Store
 from bench.studies import AMPLIFY_STRONG, STUDIES, study_of
-from tests.conftest import fake_record, fake_result
+from tests.conftest import fake_record, fake_result, skip_figure_rendering
 
 
 @pytest.mark.parametrize("name", sorted(STUDIES))
@@ -106,7 +106,9 @@ def study_report(tmp_path_factory) -> tuple[Path, str]:
     """The report of `study_results`, written once for the tests that only read it."""
     root = tmp_path_factory.mktemp("studies")
     out = root / "reports"
-    return out, write_report(Store(write_study_results(root)), out).read_text()
+    with pytest.MonkeyPatch.context() as patch:
+        skip_figure_rendering(patch)  # the figures' files are still written, empty
+        return out, write_report(Store(write_study_results(root)), out).read_text()
 
 
 def test_study_sections_and_main_tables_are_kept_apart(study_report):
@@ -146,14 +148,16 @@ def test_study_sections_and_main_tables_are_kept_apart(study_report):
     assert auroc["diff"].iloc[0] == pytest.approx(100 * np.mean([0.1, 0.11, 0.16]))
 
 
-def test_a_study_whose_runs_all_failed_is_listed_not_analysed(tmp_path):
+def test_a_study_whose_runs_all_failed_is_listed_not_analysed(tmp_path, unrendered_figures):
     store = Store(tmp_path / "results")
     store.write(fake_record(spec("none", 0, label_noise=0.2), "failed", error="boom"))
     text = write_report(store, tmp_path / "reports").read_text()
     assert "## Study: Label noise" in text and "No successful runs." in text
 
 
-def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(study_results, tmp_path):
+def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(
+    study_results, tmp_path, unrendered_figures
+):
     store = Store(study_results)
     for method, values in {"none": [0.5, 0.45, 0.5], "word": [0.6, 0.6, 0.6]}.items():
         for seed, a in enumerate(values):
@@ -177,7 +181,7 @@ def test_study_provenance_counts_borrowed_clean_runs_apart(study_report):
     assert "The clean cells are 6 records of the main reference (seeds 0, 1, 2)" in section
 
 
-def test_study_tables_list_the_budgets_in_numeric_order(tmp_path):
+def test_study_tables_list_the_budgets_in_numeric_order(tmp_path, unrendered_figures):
     store = Store(tmp_path / "results")
     for per_class in (10, 100, 30):
         for method in ("none", "word"):
@@ -232,7 +236,9 @@ def ladder_report(tmp_path_factory) -> tuple[Path, str]:
             spec_ = dataclasses.replace(first, seed=seed)
             store.write(fake_record(spec_, result=result(a)))
     out = root / "reports"
-    return out, write_report(store, out).read_text()
+    with pytest.MonkeyPatch.context() as patch:
+        skip_figure_rendering(patch)
+        return out, write_report(store, out).read_text()
 
 
 def test_each_marker_less_study_takes_exactly_its_runs():
