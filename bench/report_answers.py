@@ -15,7 +15,7 @@ from bench.analysis import BlockAnalysis
 from bench.claims import RULE, judge_claims
 from bench.head_to_head import FOCUS, MARGIN, head_to_head
 from bench.report_text import fmt_p
-from bench.studies import CLEAN, find_study
+from bench.studies import CLEAN, STUDIES, find_study
 from bench.study_analysis import StudyAnalysis
 
 
@@ -66,7 +66,7 @@ def summary_lines(name: str, a: BlockAnalysis) -> list[str]:
 def claims_section(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis], out_dir: Path
 ) -> list[str]:
-    blocks = [(name, a.ok) for name, a in main if not a.ok.empty]
+    blocks = claim_regimes(main, studies)
     pooled = [
         (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
         for s in studies
@@ -88,7 +88,7 @@ def claims_section(
         "records below. " + RULE + " Intervals are t-intervals over seeds of the "
         "dataset-averaged paired difference, Bonferroni-corrected over the methods compared "
         "in a claim; MDE: the smallest difference that test would detect (power 0.8). "
-        "C2 compares median step times (log ratio; > 0: AMPLIFY cheaper).",
+        "C2 compares median step times (log ratio; > 0: AMPLIFY cheaper). " + regimes_text(),
         "",
         tabulate(rows, headers=["", "claim", "verdict", "evidence"], tablefmt="github"),
         "",
@@ -110,6 +110,46 @@ def claims_section(
             "",
         ]
     return lines
+
+
+def regimes_text() -> str:
+    """Which records C1, C2 and C4 are judged on, from the study entries."""
+    regime = [f"`{s.name}`" for s in STUDIES.values() if s.regime]
+    own = ", ".join(regime[:-1]) + f" and {regime[-1]}" if len(regime) > 1 else "".join(regime)
+    remakes = "".join(
+        f"; and with each condition of `{s.name}` taking `{s.replaces}`'s place in the "
+        "reference (against the reference's other methods)"
+        for s in STUDIES.values()
+        if s.replaces
+    )
+    return f"C1, C2 and C4 are judged in every main block; in the own cells of {own}{remakes}."
+
+
+def claim_regimes(
+    main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
+) -> list[tuple[str, pd.DataFrame]]:
+    """The regimes the claims on accuracy, cost and calibration are judged in: each main
+    block, each regime study's own cells, and each condition of a study that remakes one
+    method's runs, put in that method's place in the reference of the same model."""
+    regimes = [(name, a.ok) for name, a in main if not a.ok.empty]
+    reference = primary(main)
+    for s in studies:
+        entry = find_study(s.study)
+        if entry is None or s.ok.empty:
+            continue
+        own = s.ok[s.ok.condition != CLEAN]
+        if entry.regime and not own.empty:
+            regimes.append((f"{s.study} study ({s.model})", own))
+        if entry.replaces and reference is not None and reference[1].ok.model.iloc[0] == s.model:
+            ref = reference[1].ok
+            others = ref[ref.method != entry.replaces]
+            remakes = own[own.method_name == entry.replaces]  # not the borrowed `none`
+            for label, cell in remakes.groupby("condition", sort=False):
+                remade = cell.assign(method=entry.replaces, dataset=cell.base_dataset)
+                frame = pd.concat([others, remade[ref.columns.intersection(remade.columns)]])
+                name = f"{s.study} study, {entry.replaces} at {label} ({s.model})"
+                regimes.append((name, frame))
+    return regimes
 
 
 def regime_effects(

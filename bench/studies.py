@@ -105,6 +105,11 @@ class Study:
     borrows_clean: bool = False  # rate 0 is the main reference's cell
     baseline_in_every_cell: bool = False  # the reference's `none` is every cell's baseline
     noise: bool = False  # bears on the claim that mixing limits the influence of noise
+    # its own cells are one more regime for the claims on accuracy, cost and calibration
+    regime: bool = False
+    # its conditions are this method's runs made another way: for those claims, each
+    # condition replaces the method's runs in the reference (the other methods as they are)
+    replaces: str | None = None
     model: str = REFERENCE_MODEL
     # a condition may also hold "options": {method: {option: value}}, the methods' options
     # it runs with (typed values, as the record holds them)
@@ -206,6 +211,7 @@ STUDIES: Registry[Study] = Registry(
                 "class with fewer examples gives all it has), with more epochs for smaller budgets "
                 "so that each budget trains a similar number of steps.",
                 curve=("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
+                regime=True,
             ),
             Study(
                 name="input-noise",
@@ -256,6 +262,7 @@ STUDIES: Registry[Study] = Registry(
                 "published).",
                 borrows_clean=True,
                 baseline_in_every_cell=True,
+                replaces="amplify",
             ),
             Study(
                 name="schedule",
@@ -275,6 +282,7 @@ STUDIES: Registry[Study] = Registry(
                 "of 3 (96 steps): the model can fit its training set, where a regulariser should "
                 "help. The *clean* cell is the main reference (3 epochs).",
                 borrows_clean=True,
+                regime=True,
             ),
             Study(
                 name="data-size",
@@ -294,6 +302,7 @@ STUDIES: Registry[Study] = Registry(
                 "3 epochs as there (384 steps instead of 96). The *clean* cell is the main "
                 "reference (512 examples).",
                 borrows_clean=True,
+                regime=True,
             ),
             Study(
                 name="base-model",
@@ -313,6 +322,7 @@ STUDIES: Registry[Study] = Registry(
                 text="`mpnet-base` (all-mpnet-base-v2: 12 layers, hidden 768, 110M parameters) "
                 "instead of the 6-layer MiniLM, at the quick profile. Every method mixes at "
                 "the same points of its layers (tested on a tiny MPNet).",
+                regime=True,
             ),
             Study(
                 name="ood",

@@ -15,7 +15,7 @@ from bench.cli import main
 from bench.config import PROFILES, RunSpec
 from bench.datasets.registry import build_registry
 from bench.planning import make_plan, merge_plans, study_requests
-from bench.records import OODScores
+from bench.records import Mixing, OODScores
 from bench.registry import method_names
 from bench.report import write_report
 from bench.store import Store
@@ -276,3 +276,39 @@ def test_schedule_takes_the_three_epoch_reference_as_its_clean_cell(ladder_repor
     accuracy = pd.read_csv(out / "study_schedule_accuracy.csv")
     clean = accuracy[accuracy.condition == "clean"]  # the reference's none, not its amplify
     assert clean.method.tolist() == ["none"] and clean["mean"].iloc[0] == pytest.approx(75.0)
+
+
+def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
+    tmp_path, unrendered_figures
+):
+    """C1 in the schedule study's cells, and with the strength study's AMPLIFY put in the
+    reference's AMPLIFY's place against the reference's other mixups."""
+
+    def mixing(accuracy: float):
+        return dataclasses.replace(result(accuracy), mixing=Mixing(0.2, 0.5))
+
+    store = Store(tmp_path / "results")
+    runs = {
+        quick_spec("none", 0): [0.70, 0.70, 0.70],
+        quick_spec("word", 0): [0.70, 0.72, 0.71],
+        quick_spec("amplify", 0): [0.70, 0.71, 0.71],
+        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items()): [0.60, 0.65, 0.61],
+        quick_spec("none", 0, epochs=10): [0.80, 0.80, 0.80],
+        quick_spec("word", 0, epochs=10): [0.80, 0.82, 0.80],
+        quick_spec("amplify", 0, epochs=10): [0.85, 0.85, 0.86],
+    }
+    for first, values in runs.items():
+        for seed, a in enumerate(values):
+            res = result(a) if first.method == "none" else mixing(a)
+            store.write(fake_record(dataclasses.replace(first, seed=seed), result=res))
+    text = write_report(store, tmp_path / "reports").read_text()
+    claims = text.split("## The seed paper's claims, tested")[1].split("\n## ")[0]
+    c1 = next(line for line in claims.splitlines() if line.startswith("| C1"))
+    assert "reference (quick, minilm-l6): amplify - word, points -0.33" in c1
+    # strength: (0.60, 0.65, 0.61) - word (0.70, 0.72, 0.71): -9.00 points
+    strong = "strength study, amplify at Beta(1, 1), max trick (minilm-l6)"
+    assert f"{strong}: amplify - word, points -9.00" in c1
+    assert "schedule study (minilm-l6): amplify - word, points +4.67" in c1
+    # schedule above, strength below: the regimes disagree (without the strength regime,
+    # schedule alone would make it supported)
+    assert "**not supported**" in c1
