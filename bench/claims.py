@@ -117,9 +117,12 @@ def judge_claims(
     blocks: list[tuple[str, pd.DataFrame]],
     pooled: list[tuple[str, pd.DataFrame]],
     focus: str = "amplify",
+    untimed: frozenset[str] = frozenset(),
 ) -> list[Claim]:
     """`blocks`: (regime, ok runs of a main block); `pooled`: (regime, ok runs of a noisy
-    study's varied cells, `dataset` = dataset · condition). Returns C1-C4 with evidence."""
+    study's varied cells, `dataset` = dataset · condition); `untimed`: regimes whose runs
+    come from different sweeps, so their timings do not compare (no C2 there). Returns
+    C1-C4 with evidence."""
     claims = {key: Claim(key, text) for key, text in CLAIMS.items()}
     for regime, ok in blocks:
         if focus not in set(ok.method):
@@ -131,14 +134,14 @@ def judge_claims(
                 claims["C1"].effects.append(
                     effect(regime, f"{focus} - {other}, points", diff, len(others), other)
                 )
-        # C2: timings compare only on one device (its name holds the thread count): the
-        # device most of the focus method's runs used
+        # C2: timings compare only within one sweep (not in an untimed regime) and on one
+        # device (its name holds the thread count): the one most of the focus's runs used
         timed = ok
         if "device" in ok:
             timed = ok[ok.device == ok[ok.method == focus].device.mode().iloc[0]]
-        for other in others:  # C2: log step-time ratio other / focus, > 0: focus cheaper
+        for other in [] if regime in untimed else others:
             log_ratio = per_seed_difference(
-                timed.assign(log_step=np.log(timed.median_step_seconds)),
+                timed.assign(log_step=np.log(timed.median_step_seconds)),  # > 0: focus cheaper
                 other,
                 focus,
                 "log_step",

@@ -66,13 +66,13 @@ def summary_lines(name: str, a: BlockAnalysis) -> list[str]:
 def claims_section(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis], out_dir: Path
 ) -> list[str]:
-    blocks = claim_regimes(main, studies)
+    blocks, remade = claim_regimes(main, studies)
     pooled = [
         (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
         for s in studies
         if (entry := find_study(s.study)) is not None and entry.noise and not s.ok.empty
     ]
-    claims = judge_claims(blocks, pooled)
+    claims = judge_claims(blocks, pooled, untimed=remade)
     rows = []
     for claim in claims:
         evidence = "; ".join(
@@ -127,11 +127,14 @@ def regimes_text() -> str:
 
 def claim_regimes(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
-) -> list[tuple[str, pd.DataFrame]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], frozenset[str]]:
     """The regimes the claims on accuracy, cost and calibration are judged in: each main
     block, each regime study's own cells, and each condition of a study that remakes one
-    method's runs, put in that method's place in the reference of the same model."""
+    method's runs, put in that method's place in the reference of the same model. Also
+    the names of those remade regimes: their runs come from two sweeps, so their timings
+    are not compared."""
     regimes = [(name, a.ok) for name, a in main if not a.ok.empty]
+    remade: set[str] = set()
     reference = primary(main)
     for s in studies:
         entry = find_study(s.study)
@@ -145,11 +148,12 @@ def claim_regimes(
             others = ref[ref.method != entry.replaces]
             remakes = own[own.method_name == entry.replaces]  # not the borrowed `none`
             for label, cell in remakes.groupby("condition", sort=False):
-                remade = cell.assign(method=entry.replaces, dataset=cell.base_dataset)
-                frame = pd.concat([others, remade[ref.columns.intersection(remade.columns)]])
+                in_place = cell.assign(method=entry.replaces, dataset=cell.base_dataset)
+                frame = pd.concat([others, in_place[ref.columns.intersection(in_place.columns)]])
                 name = f"{s.study} study, {entry.replaces} at {label} ({s.model})"
                 regimes.append((name, frame))
-    return regimes
+                remade.add(name)
+    return regimes, frozenset(remade)
 
 
 def regime_effects(
