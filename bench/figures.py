@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -372,27 +373,33 @@ def forest(rows: pd.DataFrame, label: str, out_dir: Path, name: str, xlabel: str
 
 def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
     """Per method (colour), the aggregate difference to none with its corrected interval in
-    each regime (rows)."""
+    each regime (rows; a regime's methods spread around its row)."""
     regimes = list(dict.fromkeys(effects.regime))
     methods = list(dict.fromkeys(effects.method))
     colour = colours(methods)
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(regimes) * max(1, len(methods) / 3) + 1.5))
-    step = 0.8 / max(1, len(methods))
-    for i, method in enumerate(methods):
-        part = effects[effects.method == method].set_index("regime").reindex(regimes)
-        y = np.arange(len(regimes))[::-1] + 0.4 - (i + 0.5) * step
-        ax.errorbar(
-            part["mean"],
-            y,
-            xerr=[part["mean"] - part["low"], part["high"] - part["mean"]],
-            fmt="o",
-            color=colour[method],
-            label=method,
-            capsize=2,
-            ms=4,
-        )
+    widest = int(effects.groupby("regime").method.nunique().max())
+    fig, ax = plt.subplots(figsize=(8, 0.22 * len(regimes) * widest + 1.5))
+    step = 0.8 / widest
+    for row, regime in enumerate(reversed(regimes)):
+        part = effects[effects.regime == regime]
+        part = part.sort_values("method", key=lambda m: m.map(methods.index))
+        for i, r in enumerate(part.itertuples()):
+            ax.errorbar(
+                r.mean,
+                row + ((len(part) - 1) / 2 - i) * step,
+                xerr=[[r.mean - r.low], [r.high - r.mean]],
+                fmt="o",
+                color=colour[r.method],
+                capsize=2,
+                ms=4,
+            )
     ax.axvline(0, color="grey", lw=1, ls="--")
-    ax.set_yticks(np.arange(len(regimes))[::-1], regimes)
+    ax.set_yticks(np.arange(len(regimes)), list(reversed(regimes)))
+    ax.set_ylim(-0.5, len(regimes) - 0.5)
     ax.set_xlabel("difference to none (accuracy points), Bonferroni-corrected 95% interval")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    handles = [
+        matplotlib.lines.Line2D([], [], color=colour[m], marker="o", ls="", label=m)
+        for m in methods
+    ]
+    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     _save(fig, out_dir, name)

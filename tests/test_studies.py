@@ -315,3 +315,4 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
     c2 = next(line for line in claims.splitlines() if line.startswith("| C2"))
     assert "schedule study (minilm-l6): log step time word / amplify" in c2
     assert "strength study" not in c2  # its AMPLIFY and the others ran in different sweeps
+    assert "![Figure 1](effect_vs_regime.png)" in claims  # one row per regime
