@@ -58,8 +58,8 @@ def paired_t(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Pa
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     """Holm-adjusted p-values over the defined ones (None stays None): the i-th smallest of m
     p-values times (m - i), made monotone, capped at 1. The arithmetic of statsmodels'
-    `multipletests(method="holm")`, which runs a full garbage collection on every call (about
-    a quarter second once torch is loaded; a report makes dozens of these calls)."""
+    `multipletests(method="holm")`, which runs a full garbage collection on every call (0.23 s
+    once torch is loaded, on an idle 2-core machine; the committed report makes 19 calls)."""
     defined = [i for i, p in enumerate(pvalues) if p is not None and np.isfinite(p)]
     out: list[float | None] = [None] * len(pvalues)
     if defined:
