@@ -22,6 +22,7 @@ from bench.stats import ALPHA, mean_interval, paired_mde
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SUPPORTED, NOT_TESTED = "not supported", "not tested here"
+ABOVE, BELOW, ACROSS, NO_INTERVAL = "above 0", "below 0", "includes 0", "no interval"
 RULE = (
     "A claim is *supported* when at least one corrected 95% interval (oriented so that "
     "> 0 favours the claim) lies above 0 and none lies below; *contradicted* when at least "
@@ -50,6 +51,14 @@ class Effect:
     high: float
     mde: float = float("nan")
     against: str = ""  # the compared method, for claims judged per method
+    seeds: int = 0
+
+    @property
+    def side(self) -> str:
+        """Where the corrected interval lies: above 0, below 0, or across it."""
+        if np.isnan(self.low) or np.isnan(self.high):
+            return NO_INTERVAL
+        return ABOVE if self.low > 0 else BELOW if self.high < 0 else ACROSS
 
 
 @dataclass
@@ -63,12 +72,44 @@ class Claim:
     def verdict(self) -> str:
         if self.key not in UNIVERSAL:
             return verdict([(e.low, e.high) for e in self.effects])
-        return universal_verdict(
-            [
-                verdict([(e.low, e.high) for e in self.effects if e.against == against])
-                for against in dict.fromkeys(e.against for e in self.effects)
-            ]
-        )
+        return universal_verdict(list(self.per_method().values()))
+
+    def per_method(self) -> dict[str, str]:
+        """The verdict against each compared method (claims judged per method)."""
+        return {
+            against: verdict([(e.low, e.high) for e in self.effects if e.against == against])
+            for against in dict.fromkeys(e.against for e in self.effects)
+        }
+
+    def reason(self) -> str:
+        """Why the rule gives this verdict, in a line: the count of intervals on each side
+        of 0 and the clearest deciding one (its interval farthest from 0)."""
+        sides = [e.side for e in self.effects if e.side != NO_INTERVAL]
+        if not sides:
+            return "no records"
+        above, below = sides.count(ABOVE), sides.count(BELOW)
+        counts = f"of {len(sides)} intervals, {above} above 0 and {below} below"
+        v = self.verdict
+        if v == NOT_SUPPORTED and self.key in UNIVERSAL and (above or below):
+            split = ", ".join(f"{m}: {w}" for m, w in self.per_method().items())
+            return f"{counts}; per method: {split}"
+        if v == NOT_SUPPORTED and not (above or below):
+            return f"all {len(sides)} intervals include 0"
+        if v == NOT_SUPPORTED:
+            return counts + "; the regimes disagree"
+        deciding = [e for e in self.effects if e.side == (ABOVE if v == SUPPORTED else BELOW)]
+        if self.key in UNIVERSAL and v == CONTRADICTED:
+            losing = [m for m, w in self.per_method().items() if w == CONTRADICTED]
+            deciding = [e for e in deciding if e.against in losing]
+            counts += f"; contradicted against {', '.join(losing)}"
+        clearest = max(deciding, key=lambda e: e.low if v == SUPPORTED else -e.high)
+        return f"{counts}; clearest: {clearest.regime}: {clearest.what} {describe(clearest)}"
+
+
+def describe(e: Effect) -> str:
+    """`+0.41 [+0.13, +0.69], MDE 0.39`: an effect's mean, interval and MDE."""
+    mde = "" if np.isnan(e.mde) else f", MDE {e.mde:.2f}"
+    return f"{e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]{mde}"
 
 
 def universal_verdict(per_method: list[str]) -> str:
@@ -104,7 +145,7 @@ def effect(
     low, high = mean_interval(per_seed, alpha=ALPHA / max(1, comparisons))
     sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
     mde = paired_mde(sd, len(per_seed))
-    return Effect(regime, what, float(per_seed.mean()), low, high, mde, against)
+    return Effect(regime, what, float(per_seed.mean()), low, high, mde, against, len(per_seed))
 
 
 def mixup_methods(ok: pd.DataFrame, focus: str) -> list[str]:

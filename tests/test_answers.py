@@ -13,6 +13,8 @@ from bench.claims import (
     NOT_SUPPORTED,
     NOT_TESTED,
     SUPPORTED,
+    Claim,
+    Effect,
     verdict,
 )
 from bench.claims import (
@@ -140,3 +142,35 @@ def test_cost_claim_compares_timings_on_one_device_only():
     ok["device"] = np.where(ok.method == "word", "CPU (1 threads)", "CPU (2 threads)")
     c2 = by_key(run_claims([("ref", ok)], []))["C2"]
     assert {e.against for e in c2.effects} == {"sentence"}  # word ran elsewhere: left out
+
+
+def test_reason_names_the_clearest_deciding_interval_for_each_verdict_word():
+    """The verdict table's *why*: counts per side of 0 and the interval farthest from 0 on
+    the verdict's side; per-method verdicts when a claim over every method is mixed."""
+
+    def claim(key, *intervals, against=("word",)):
+        effects = [
+            Effect(f"r{i}", "d", (lo + hi) / 2, lo, hi, 0.5, against[i % len(against)], 5)
+            for i, (lo, hi) in enumerate(intervals)
+        ]
+        return Claim(key, "text", effects)
+
+    supported = claim("C4", (0.1, 0.9), (0.4, 1.2), (-0.2, 0.3))
+    assert supported.verdict == SUPPORTED
+    assert supported.reason() == (
+        "of 3 intervals, 2 above 0 and 0 below; clearest: r1: d +0.80 [+0.40, +1.20], MDE 0.50"
+    )
+    contradicted = claim("C1", (-0.3, 0.4), (-2.0, -0.5), (-1.0, -0.1), against=("word", "tmix"))
+    assert contradicted.verdict == CONTRADICTED
+    assert contradicted.reason() == (
+        "of 3 intervals, 0 above 0 and 2 below; contradicted against word, tmix; "
+        "clearest: r1: d -1.25 [-2.00, -0.50], MDE 0.50"
+    )
+    mixed = claim("C1", (0.2, 0.8), (-0.3, 0.3), against=("word", "tmix"))
+    assert mixed.verdict == NOT_SUPPORTED
+    assert mixed.reason().endswith("per method: word: supported, tmix: not supported")
+    disagree = claim("C3", (0.2, 0.8), (-0.9, -0.1))
+    assert disagree.reason() == "of 2 intervals, 1 above 0 and 1 below; the regimes disagree"
+    assert claim("C3", (-0.2, 0.3), (-0.1, 0.6)).reason() == "all 2 intervals include 0"
+    assert claim("C3").reason() == "no records"
+    assert claim("C3", (float("nan"), float("nan"))).verdict == NOT_TESTED

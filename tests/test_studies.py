@@ -303,16 +303,26 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
             store.write(fake_record(dataclasses.replace(first, seed=seed), result=res))
     text = write_report(store, tmp_path / "reports").read_text()
     claims = text.split("## The seed paper's claims, tested")[1].split("\n## ")[0]
-    c1 = next(line for line in claims.splitlines() if line.startswith("| C1"))
-    assert "reference (quick, minilm-l6): amplify - word, points -0.33" in c1
+    evidence = pd.read_csv(tmp_path / "reports" / "claims.csv")
+    c1 = evidence[evidence.claim == "C1"].set_index(["regime", "comparison"]).effect.round(2)
+    assert c1["reference (quick, minilm-l6)", "amplify - word, points"] == -0.33
     # strength: (0.60, 0.65, 0.61) - word (0.70, 0.72, 0.71): -9.00 points
     strong = "strength study, amplify at Beta(1, 1), max trick (minilm-l6)"
-    assert f"{strong}: amplify - word, points -9.00" in c1
-    assert "schedule study (minilm-l6): amplify - word, points +4.67" in c1
+    assert c1[strong, "amplify - word, points"] == -9.00
+    assert c1["schedule study (minilm-l6)", "amplify - word, points"] == 4.67
+    assert any(strong in line and "| -9.00 " in line for line in claims.splitlines())
     # schedule above, strength below: the regimes disagree (without the strength regime,
     # schedule alone would make it supported)
-    assert "**not supported**" in c1
-    c2 = next(line for line in claims.splitlines() if line.startswith("| C2"))
-    assert "schedule study (minilm-l6): log step time word / amplify" in c2
-    assert "strength study" not in c2  # its AMPLIFY and the others ran in different sweeps
+    verdict_row = next(line for line in claims.splitlines() if line.startswith("| C1"))
+    assert "**not supported**" in verdict_row
+    assert "of 3 intervals, 1 above 0 and 1 below; per method: word: not supported" in verdict_row
+    c2 = evidence[evidence.claim == "C2"]
+    assert "log step time word / amplify" in set(
+        c2[c2.regime == "schedule study (minilm-l6)"].comparison
+    )
+    assert not c2.regime.str.contains("strength study").any()  # AMPLIFY, others: 2 sweeps
+    assert (
+        "No records yet (not in these verdicts): `low-resource`, `data-size`, `base-model`."
+        in claims
+    )
     assert "![Figure 1](effect_vs_regime.png)" in claims  # one row per regime
