@@ -27,6 +27,7 @@ from bench.report_text import (
     aggregate_caption,
     aggregate_headers,
     aggregate_rows,
+    contents,
     difference_rows,
     fmt_p,
     fmt_x,
@@ -84,6 +85,7 @@ def write_report(store: Store, out_dir: Path) -> Path:
     if notes.is_file():  # the human note next to the results: the commands that made them
         lines += ["## About these results: provenance, commands, run times", ""]
         lines += [notes.read_text().strip(), ""]
+    lines[4:4] = [contents(lines), ""]  # after the title and the generated-by line
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
 

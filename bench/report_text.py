@@ -3,6 +3,7 @@ the difference-to-none rows and the claims they support."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,25 @@ def wide_cells(
         rows[dataset] = cells
     wide = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods).fillna("–")
     return wide if order is None else wide.reindex([d for d in order if d in wide.index])
+
+
+def anchor(heading: str) -> str:
+    """The link target a markdown renderer (GitHub's rule) gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def contents(lines: list[str]) -> str:
+    """One line linking every top-level (`## `) section of a markdown document."""
+    seen: dict[str, int] = {}
+    links = []
+    for line in lines:
+        if line.startswith("## "):
+            title = line[3:].strip()
+            target = anchor(title)
+            n = seen.get(target, 0)
+            seen[target] = n + 1
+            links.append(f"[{title.replace('`', '')}](#{target}{f'-{n}' if n else ''})")
+    return "**Contents**: " + " · ".join(links) if links else ""
 
 
 def fmt_p(value: float | None) -> str:

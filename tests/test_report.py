@@ -111,6 +111,16 @@ def test_report_tables_have_the_expected_values(report):
     assert "\\toprule" in (out / "accuracy.tex").read_text()
 
 
+def test_contents_links_every_section_by_the_anchor_github_gives_it(report):
+    lines = report.read_text().splitlines()
+    sections = [line for line in lines if line.startswith("## ")]
+    line = next(line for line in lines if line.startswith("**Contents**: "))
+    assert line.count("](#") == len(sections) > 3
+    assert "[The seed paper's claims, tested](#the-seed-papers-claims-tested)" in line
+    assert "[Model minilm-l6, profile smoke](#model-minilm-l6-profile-smoke)" in line
+    assert lines.index(line) < lines.index(sections[0])  # before the first section
+
+
 def test_the_summary_claims_only_what_the_tests_carry(report):
     text = report.read_text()
     summary = text.split("### What the data support")[1].split("###")[0]
