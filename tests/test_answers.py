@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bench.analysis import per_seed_difference
 from bench.claims import (
     CONTRADICTED,
     NOT_SUPPORTED,
@@ -27,6 +28,7 @@ from bench.head_to_head import (
     equivalence,
     head_to_head,
 )
+from bench.stats import mean_interval, paired_mde
 
 SEEDS = range(6)
 NOISE = np.array([0.3, -0.2, 0.1, -0.3, 0.2, -0.1])  # points, per seed; sums to 0
@@ -174,3 +176,20 @@ def test_reason_names_the_clearest_deciding_interval_for_each_verdict_word():
     assert claim("C3", (-0.2, 0.3), (-0.1, 0.6)).reason() == "all 2 intervals include 0"
     assert claim("C3").reason() == "no records"
     assert claim("C3", (float("nan"), float("nan"))).verdict == NOT_TESTED
+
+
+def test_claim_intervals_are_simultaneous_over_every_effect_of_the_claim():
+    """One interval can decide a verdict, so each is Bonferroni-corrected over all of its
+    claim's effects (regimes x compared methods), and its MDE at the same level."""
+    ok = runs({"none": 0.0, "word": 0.5, "sentence": 0.0, "amplify": 1.0})
+    one = by_key(run_claims([("ref", ok)], []))
+    two = by_key(run_claims([("ref", ok), ("again", ok)], []))
+    assert len(one["C1"].effects) == 2 and len(two["C1"].effects) == 4
+    diff = per_seed_difference(ok, "amplify", "word")
+    for claims, m in ((one, 2), (two, 4)):
+        e = next(e for e in claims["C1"].effects if e.against == "word")
+        assert (e.low, e.high) == pytest.approx(mean_interval(diff, alpha=0.05 / m))
+        assert e.mde == pytest.approx(paired_mde(diff.std(ddof=1), len(diff), alpha=0.05 / m))
+    ece = per_seed_difference(ok, "none", "amplify", "ece")
+    (alone,) = one["C4"].effects
+    assert (alone.low, alone.high) == pytest.approx(mean_interval(ece))  # m = 1: uncorrected

@@ -295,7 +295,7 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
         quick_spec("amplify", 0, options=AMPLIFY_STRONG.items()): [0.60, 0.65, 0.61],
         quick_spec("none", 0, epochs=10): [0.80, 0.80, 0.80],
         quick_spec("word", 0, epochs=10): [0.80, 0.82, 0.80],
-        quick_spec("amplify", 0, epochs=10): [0.85, 0.85, 0.86],
+        quick_spec("amplify", 0, epochs=10): [0.85, 0.865, 0.85],
     }
     for first, values in runs.items():
         for seed, a in enumerate(values):
@@ -309,7 +309,7 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
     # strength: (0.60, 0.65, 0.61) - word (0.70, 0.72, 0.71): -9.00 points
     strong = "strength study, amplify at Beta(1, 1), max trick (minilm-l6)"
     assert c1[strong, "amplify - word, points"] == -9.00
-    assert c1["schedule study (minilm-l6)", "amplify - word, points"] == 4.67
+    assert c1["schedule study (minilm-l6)", "amplify - word, points"] == 4.83
     assert any(strong in line and "| -9.00 " in line for line in claims.splitlines())
     # schedule above, strength below: the regimes disagree (without the strength regime,
     # schedule alone would make it supported)
