@@ -21,6 +21,7 @@ from bench.report_answers import (
     primary,
     regime_name,
     summary_lines,
+    tested_claims,
 )
 from bench.report_text import (
     DIFF_HEADERS,
@@ -69,8 +70,10 @@ def write_report(store: Store, out_dir: Path) -> Path:
     named = [(regime_name(block), a) for block, a in analysed]
     first = primary(named)
     if first is not None:
-        lines += summary_lines(*first)
-        lines += claims_section(named, [a for _, a in studies], out_dir)
+        analysed_studies = [a for _, a in studies]
+        claims = tested_claims(named, analysed_studies)
+        lines += summary_lines(*first, claims)
+        lines += claims_section(claims, named, analysed_studies, out_dir)
         lines += head_to_head_section(*first, out_dir)
     suffixes: list[str] = []
     for index, (block, analysis) in enumerate(analysed):

@@ -1,4 +1,4 @@
-"""The first screen of the report: a three-line summary, the seed paper's claims tested
+"""The first screen of the report: a four-line summary (the last line: each claim's verdict), the seed paper's claims tested
 (bench.claims) with the effect-vs-regime figure, and the head-to-head comparison of the
 focus method (bench.head_to_head) with its equivalence statements and forest plot."""
 
@@ -29,7 +29,7 @@ def primary(main: list[tuple[str, BlockAnalysis]]) -> tuple[str, BlockAnalysis] 
     return max(reversed(usable), key=lambda item: len(item[1].ok)) if usable else None
 
 
-def summary_lines(name: str, a: BlockAnalysis) -> list[str]:
+def summary_lines(name: str, a: BlockAnalysis, claims: list[Claim]) -> list[str]:
     ok = a.ok
     settings = ok.record.iloc[0].spec.settings
     agg = a.aggregates
@@ -59,20 +59,32 @@ def summary_lines(name: str, a: BlockAnalysis) -> list[str]:
         f"{settings.max_length}, {settings.precision}; a small encoder, a short schedule.",
         f"- **Finding**: {verdict} (aggregate over datasets, Bonferroni-corrected "
         f"bootstrap intervals).{focus_text} Sections below give every claim's test.",
+        "- **The seed paper's claims** (next section, over every regime the records cover): "
+        + "; ".join(f"{c.key} *{c.verdict}*" for c in claims)
+        + ".",
         "",
     ]
 
 
-def claims_section(
-    main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis], out_dir: Path
-) -> list[str]:
+def tested_claims(
+    main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
+) -> list[Claim]:
+    """C1-C4 judged on every regime the records cover (bench.claims)."""
     blocks, remade = claim_regimes(main, studies)
     pooled = [
         (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
         for s in studies
         if (entry := find_study(s.study)) is not None and entry.noise and not s.ok.empty
     ]
-    claims = judge_claims(blocks, pooled, untimed=remade)
+    return judge_claims(blocks, pooled, untimed=remade)
+
+
+def claims_section(
+    claims: list[Claim],
+    main: list[tuple[str, BlockAnalysis]],
+    studies: list[StudyAnalysis],
+    out_dir: Path,
+) -> list[str]:
     rows = [[c.key, c.text, f"**{c.verdict}**", c.reason()] for c in claims]
     lines = [
         "## The seed paper's claims, tested",

@@ -315,6 +315,8 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
     # schedule alone would make it supported)
     verdict_row = next(line for line in claims.splitlines() if line.startswith("| C1"))
     assert "**not supported**" in verdict_row
+    summary = text.split("## Summary")[1].split("\n## ")[0]  # the verdicts, first screen
+    assert "C1 *not supported*; C2 *not supported*; C3 *not tested here*; C4 *" in summary
     assert "of 3 intervals, 1 above 0 and 1 below; per method: word: not supported" in verdict_row
     c2 = evidence[evidence.claim == "C2"]
     assert "log step time word / amplify" in set(
