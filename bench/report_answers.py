@@ -1,6 +1,7 @@
-"""The first screen of the report: a four-line summary (the last line: each claim's verdict), the seed paper's claims tested
-(bench.claims) with the effect-vs-regime figure, and the head-to-head comparison of the
-focus method (bench.head_to_head) with its equivalence statements and forest plot."""
+"""The first screen of the report: a four-line summary (the last: each claim's verdict),
+the seed paper's claims tested (bench.claims) with the effect-vs-regime figure, and the
+head-to-head comparison of the focus method (bench.head_to_head) with its equivalence
+statements and forest plot."""
 
 from __future__ import annotations
 
