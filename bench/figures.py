@@ -378,7 +378,7 @@ def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
     methods = list(dict.fromkeys(effects.method))
     colour = colours(methods)
     widest = int(effects.groupby("regime").method.nunique().max())
-    fig, ax = plt.subplots(figsize=(8, 0.22 * len(regimes) * widest + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.15 * len(regimes) * widest + 2.5))
     step = 0.8 / widest
     for row, regime in enumerate(reversed(regimes)):
         part = effects[effects.regime == regime]
@@ -394,6 +394,9 @@ def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
                 ms=4,
             )
     ax.axvline(0, color="grey", lw=1, ls="--")
+    for between in np.arange(len(regimes) - 1) + 0.5:  # a rule between regimes
+        ax.axhline(between, color="lightgrey", lw=0.8)
+    ax.grid(axis="x", color="whitesmoke")
     ax.set_yticks(np.arange(len(regimes)), list(reversed(regimes)))
     ax.set_ylim(-0.5, len(regimes) - 0.5)
     ax.set_xlabel("difference to none (accuracy points), Bonferroni-corrected 95% interval")
@@ -401,5 +404,7 @@ def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
         matplotlib.lines.Line2D([], [], color=colour[m], marker="o", ls="", label=m)
         for m in methods
     ]
-    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.legend(
+        handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3
+    )
     _save(fig, out_dir, name)
