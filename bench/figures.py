@@ -404,7 +404,5 @@ def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
         matplotlib.lines.Line2D([], [], color=colour[m], marker="o", ls="", label=m)
         for m in methods
     ]
-    ax.legend(
-        handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3
-    )
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     _save(fig, out_dir, name)
