@@ -16,6 +16,7 @@ from bench.analysis import BlockAnalysis
 from bench.claims import RULE, Claim, judge_claims
 from bench.head_to_head import FOCUS, MARGIN, head_to_head
 from bench.report_text import fmt_p
+from bench.stats import ALPHA
 from bench.studies import CLEAN, STUDIES, find_study
 from bench.study_analysis import StudyAnalysis
 
@@ -182,7 +183,7 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
         "",
         "Each effect a verdict rests on, oriented so that > 0 favours the claim "
         "(`claims.csv`); a claim with m effects has its intervals and MDEs at level "
-        f"1 - 0.05/m ({family_sizes(claims)}).",
+        f"1 - {ALPHA:g}/m ({family_sizes(claims)}).",
         "",
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         "",
