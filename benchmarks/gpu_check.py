@@ -26,13 +26,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.batching import Encoded  # noqa: E402
 from bench.config import TrainSettings  # noqa: E402
+from bench.harness import train_and_evaluate  # noqa: E402
 from bench.models import Classifier  # noqa: E402
 from bench.registry import create_method, method_names  # noqa: E402
 from bench.training import Trainer, configure_cuda  # noqa: E402
@@ -136,8 +139,18 @@ def step_flops(model: Classifier, lens: np.ndarray) -> float:
     return 6.0 * params * float(np.sum(lens)) + attention
 
 
-def time_steps(check: Check, method: str, precision: str, fixed: int | None, steps: int):
-    """Median step time (s), tokens/s, FLOPs/s and the loss of each step."""
+class Timed(NamedTuple):
+    """What `time_steps` measured: median timed step (s), throughput, the loss of every step
+    (the warm-up steps first), and the bytes of activations saved for backward in step 1."""
+
+    median_s: float
+    tokens_per_s: float
+    flops_per_s: float
+    losses: list[float]
+    activation_bytes: int
+
+
+def time_steps(check: Check, method: str, precision: str, fixed: int | None, steps: int) -> Timed:
     model = make_model(check)
     settings = TrainSettings(precision=precision, batch_size=check.args.batch_size)
     configure_cuda(check.device, settings)
@@ -151,13 +164,19 @@ def time_steps(check: Check, method: str, precision: str, fixed: int | None, ste
         t0 = time.perf_counter()
         out = trainer.step(batch, labels, method_rng)
         sync(check.device)
+        losses.append(out.loss.item())
         if i >= 2:
             times.append(time.perf_counter() - t0)
-            losses.append(float(out.loss))
             tokens.append(float(lens.sum()))
             flops.append(step_flops(model, lens))
     total = sum(times)
-    return statistics.median(times), sum(tokens) / total, sum(flops) / total, losses
+    return Timed(
+        statistics.median(times),
+        sum(tokens) / total,
+        sum(flops) / total,
+        losses,
+        trainer.saved_activation_bytes or 0,
+    )
 
 
 def peak_tflops(check: Check) -> float | None:
@@ -176,11 +195,14 @@ def step_times(check: Check, methods: list[str]) -> dict[tuple[str, str], float]
     medians: dict[tuple[str, str], float] = {}
     peak = peak_tflops(check)
     for precision in ("bf16", "fp32"):
+        # untimed, over the same batch shapes: the device's first-time costs (context, BLAS
+        # handles, kernel choice for each new shape) would otherwise land in the first method
+        time_steps(check, methods[0], precision, None, check.args.steps)
         for method in methods:
             if check.left() < 20:
                 return medians
-            median, tok_s, flop_s, _ = time_steps(check, method, precision, None, check.args.steps)
-            medians[(method, precision)] = median
+            timed = time_steps(check, method, precision, None, check.args.steps)
+            medians[(method, precision)] = median = timed.median_s
             base = medians.get(("none", precision))
             check.emit(
                 figure="step_time",
@@ -188,8 +210,8 @@ def step_times(check: Check, methods: list[str]) -> dict[tuple[str, str], float]
                 precision=precision,
                 median_step_s=round(median, 5),
                 relative_to_none=round(median / base, 3) if base else None,
-                tokens_per_s=round(tok_s),
-                mfu=round(flop_s / (peak * 1e12), 4) if peak else None,
+                tokens_per_s=round(timed.tokens_per_s),
+                mfu=round(timed.flops_per_s / (peak * 1e12), 4) if peak else None,
             )
     return medians
 
@@ -203,7 +225,7 @@ def peak_memory(check: Check, methods: list[str]) -> None:
             return
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(check.device)
-        time_steps(check, method, "bf16", 256, 2)
+        timed = time_steps(check, method, "bf16", 256, 2)
         check.emit(
             figure="peak_memory",
             method=method,
@@ -211,14 +233,21 @@ def peak_memory(check: Check, methods: list[str]) -> None:
             length=256,
             allocated_mb=round(torch.cuda.max_memory_allocated(check.device) / 2**20),
             reserved_mb=round(torch.cuda.max_memory_reserved(check.device) / 2**20),
+            weights_grads_adam_mb=round(static_bytes(check) / 2**20),
+            saved_activations_mb=round(timed.activation_bytes / 2**20),
         )
+
+
+def static_bytes(check: Check) -> int:
+    """fp32 weights, gradients and AdamW's two moments: 4 copies of the parameters."""
+    return 4 * sum(p.numel() * p.element_size() for p in make_model(check).parameters())
 
 
 def compile_vs_eager(check: Check) -> None:
     for method in ("none", "amplify"):
         if check.left() < 60:
             return
-        eager, *_ = time_steps(check, method, "bf16", None, check.args.steps)
+        eager = time_steps(check, method, "bf16", None, check.args.steps).median_s
         model = make_model(check)
         model.compile_blocks()
         settings = TrainSettings(precision="bf16", batch_size=check.args.batch_size)
@@ -248,19 +277,22 @@ def precision_checks(check: Check) -> None:
     n = check.args.precision_steps
     if check.left() < 30:
         return
-    *_, fp16 = time_steps(check, "amplify", "fp16", None, n)
+    fp16 = time_steps(check, "amplify", "fp16", None, n).losses
     check.emit(
         figure="fp16_scaler",
-        steps=n,
+        steps=len(fp16),  # every step, the two warm-up steps too
         all_finite=bool(all(math.isfinite(x) for x in fp16)),
         last_loss=round(fp16[-1], 4),
     )
-    *_, bf16 = time_steps(check, "amplify", "bf16", None, n)
-    *_, fp32 = time_steps(check, "amplify", "fp32", None, n)
-    worst = max(abs(a - b) for a, b in zip(bf16, fp32, strict=True))
+    bf16 = time_steps(check, "amplify", "bf16", None, n).losses
+    fp32 = time_steps(check, "amplify", "fp32", None, n).losses
+    differences = [abs(a - b) for a, b in zip(bf16, fp32, strict=True)]
+    worst = max(differences)
     check.emit(
         figure="bf16_vs_fp32_loss",
-        steps=n,
+        steps=len(differences),
+        step_1_abs_difference=round(differences[0], 4),  # same weights and batch: numerics
+        abs_difference_by_step=[round(d, 3) for d in differences],
         max_abs_difference=round(worst, 4),
         tolerance=LOSS_TOLERANCE,
         agree=worst <= LOSS_TOLERANCE,
@@ -294,6 +326,46 @@ def padding(check: Check) -> None:
         epoch_s_pad_to_256=round(results["pad_to_256"], 3),
         padding_cost_x=round(results["pad_to_256"] / results["dynamic"], 2),
     )
+
+
+def synthetic_split(check: Check, n: int, rng: np.random.Generator) -> Encoded:
+    """Unpadded synthetic examples whose label is the parity of their first token."""
+    vocab = encoder_config(check.args.tiny).vocab_size
+    ids = [rng.integers(1000 % vocab, vocab, int(k)).tolist() for k in lengths(n, rng, None, 256)]
+    return Encoded(ids, None, np.array([x[0] % 2 for x in ids], dtype=np.int64))
+
+
+def harness(check: Check, methods: list[str]) -> None:
+    """The suite's own training loop (`train_and_evaluate`: batching, training, evaluation,
+    the cost record) for one epoch per method, bf16: what a run on this device records."""
+    n = 64 if check.args.tiny else 512
+    for i, method in enumerate([methods[0], *methods]):  # the first run warms up, untimed
+        if check.left() < 20:
+            return
+        rng = np.random.default_rng(0)
+        data = {
+            split: synthetic_split(check, size, rng)
+            for split, size in (("train", n), ("validation", n // 4), ("test", n // 4))
+        }
+        settings = TrainSettings(precision="bf16", batch_size=check.args.batch_size, epochs=1)
+        configure_cuda(check.device, settings)
+        outcome = train_and_evaluate(
+            make_model(check), create_method(method), data, settings, 0, check.device, 0, 2
+        )
+        cost, scores = outcome.cost, outcome.metrics.test
+        if i == 0:
+            continue
+        check.emit(
+            figure="harness",
+            method=method,
+            steps=cost.steps,
+            train_s=round(cost.train_seconds, 3),
+            test_accuracy=round(scores.accuracy, 4),
+            finite=bool(math.isfinite(scores.nll)),
+            peak_memory_kind=cost.peak_memory_kind,
+            peak_memory_mb=round(cost.peak_memory_mb),
+            activation_mb=round(cost.activation_mb or 0.0, 1),
+        )
 
 
 def paper_sweep_estimate(check: Check, medians: dict[tuple[str, str], float]) -> None:
@@ -360,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         peak_memory(check, methods)
         precision_checks(check)
         padding(check)
+        harness(check, methods)
         compile_vs_eager(check)
     except Exception as exc:  # print what was measured, then the failure
         check.emit(figure="error", error=f"{type(exc).__name__}: {exc}")

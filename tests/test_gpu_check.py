@@ -39,6 +39,10 @@ def bare_dry_run() -> subprocess.CompletedProcess:
     )
 
 
+def printed_figures(done: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
 def test_the_core_imports_without_datasets(bare_dry_run):
     counts = [line for line in bare_dry_run.stdout.splitlines() if line.startswith("core methods:")]
     assert counts, bare_dry_run.stderr[-2000:]
@@ -48,12 +52,21 @@ def test_the_core_imports_without_datasets(bare_dry_run):
 def test_gpu_check_dry_run_on_cpu_without_datasets(bare_dry_run):
     done = bare_dry_run
     assert done.returncode == 0, done.stderr[-2000:]
-    figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    figures = printed_figures(done)
     kinds = {f["figure"] for f in figures}
-    assert {"device", "step_time", "fp16_scaler", "bf16_vs_fp32_loss", "padding"} <= kinds
+    expected = {"device", "step_time", "fp16_scaler", "bf16_vs_fp32_loss", "padding", "harness"}
+    assert expected <= kinds
     assert "paper_sweep_estimate" in kinds and "error" not in kinds
     steps = {(f["method"], f["precision"]) for f in figures if f["figure"] == "step_time"}
     assert steps == {(m, p) for m in ("none", "amplify") for p in ("bf16", "fp32")}
     fp16 = next(f for f in figures if f["figure"] == "fp16_scaler")
-    assert fp16["all_finite"] and fp16["steps"] == 3
+    assert fp16["all_finite"] and fp16["steps"] == 3 + 2  # timed and warm-up steps
     assert "method" in done.stdout and "x none" in done.stdout  # the closing table
+
+
+def test_gpu_check_runs_the_harness_loop_and_records_its_cost(bare_dry_run):
+    runs = {f["method"]: f for f in printed_figures(bare_dry_run) if f["figure"] == "harness"}
+    assert set(runs) == {"none", "amplify"}, bare_dry_run.stderr[-2000:]
+    for run in runs.values():
+        assert run["steps"] == 8 and run["finite"]  # 64 examples in batches of 8, one epoch
+        assert run["peak_memory_kind"] == "cpu_rss" and run["activation_mb"] > 0
