@@ -192,26 +192,44 @@ def peak_tflops(check: Check) -> float | None:
 
 
 def step_times(check: Check, methods: list[str]) -> dict[tuple[str, str], float]:
+    """Each method's median step, interleaved: `--rounds` rounds time every method once, in
+    an order rotated each round, so that a drift of the device (clocks, host load) is spread
+    over all methods; the ratio to `none` is taken within each round."""
     medians: dict[tuple[str, str], float] = {}
     peak = peak_tflops(check)
     for precision in ("bf16", "fp32"):
         # untimed, over the same batch shapes: the device's first-time costs (context, BLAS
         # handles, kernel choice for each new shape) would otherwise land in the first method
         time_steps(check, methods[0], precision, None, check.args.steps)
+        rounds: list[dict[str, Timed]] = []
+        for r in range(check.args.rounds):
+            shift = r % len(methods)
+            timed: dict[str, Timed] = {}
+            for method in methods[shift:] + methods[:shift]:
+                if check.left() < 20:
+                    break
+                timed[method] = time_steps(check, method, precision, None, check.args.steps)
+            if len(timed) < len(methods):
+                break  # a partial round would favour the methods it reached
+            rounds.append(timed)
+        if not rounds:
+            return medians
         for method in methods:
-            if check.left() < 20:
-                return medians
-            timed = time_steps(check, method, precision, None, check.args.steps)
-            medians[(method, precision)] = median = timed.median_s
-            base = medians.get(("none", precision))
+            medians[(method, precision)] = median = statistics.median(
+                r[method].median_s for r in rounds
+            )
+            ratios = [r[method].median_s / r["none"].median_s for r in rounds if "none" in r]
+            flops_per_s = statistics.median(r[method].flops_per_s for r in rounds)
             check.emit(
                 figure="step_time",
                 method=method,
                 precision=precision,
+                rounds=len(rounds),
                 median_step_s=round(median, 5),
-                relative_to_none=round(median / base, 3) if base else None,
-                tokens_per_s=round(timed.tokens_per_s),
-                mfu=round(timed.flops_per_s / (peak * 1e12), 4) if peak else None,
+                relative_to_none=round(statistics.median(ratios), 3) if ratios else None,
+                relative_range=[round(min(ratios), 3), round(max(ratios), 3)] if ratios else None,
+                tokens_per_s=round(statistics.median(r[method].tokens_per_s for r in rounds)),
+                mfu=round(flops_per_s / (peak * 1e12), 4) if peak else None,
             )
     return medians
 
@@ -404,6 +422,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help="a tiny encoder (a dry run)")
     parser.add_argument("--budget-s", type=float, help="default 420 (--tiny: 50)")
     parser.add_argument("--steps", type=int, help="timed steps per measurement (20; --tiny: 2)")
+    parser.add_argument(
+        "--rounds", type=int, help="interleaved rounds of step times (3; --tiny: 1)"
+    )
     parser.add_argument("--precision-steps", type=int, help="default 30 (--tiny: 3)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--methods", nargs="+", default=None, help="default: every method")
@@ -412,6 +433,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, full, tiny in (
         ("budget_s", 420.0, 50.0),
         ("steps", 20, 2),
+        ("rounds", 3, 1),
         ("precision_steps", 30, 3),
     ):
         if getattr(args, name) is None:  # a dry run is small unless told otherwise

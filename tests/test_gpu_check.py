@@ -26,8 +26,10 @@ BARE_CHILD = (
 
 @pytest.fixture(scope="module")
 def bare_dry_run() -> subprocess.CompletedProcess:
-    """The GPU check's CPU dry run (tiny encoder: 2 / 3 steps, batch 8) in a bare child."""
+    """The GPU check's CPU dry run (tiny encoder: 2 / 3 steps, batch 8, 2 rounds of step
+    times) in a bare child."""
     args = ["--device", "cpu", "--tiny", "--batch-size", "8", "--methods", "none", "amplify"]
+    args += ["--rounds", "2"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-c", BARE_CHILD, *args],
@@ -62,6 +64,16 @@ def test_gpu_check_dry_run_on_cpu_without_datasets(bare_dry_run):
     fp16 = next(f for f in figures if f["figure"] == "fp16_scaler")
     assert fp16["all_finite"] and fp16["steps"] == 3 + 2  # timed and warm-up steps
     assert "method" in done.stdout and "x none" in done.stdout  # the closing table
+
+
+def test_step_times_come_from_interleaved_rounds_with_ratios_within_each_round(bare_dry_run):
+    done = bare_dry_run
+    steps = [f for f in printed_figures(done) if f["figure"] == "step_time"]
+    assert steps and all(f["rounds"] == 2 for f in steps), done.stderr[-2000:]
+    for f in steps:
+        low, high = f["relative_range"]
+        assert low <= f["relative_to_none"] <= high
+        assert f["method"] != "none" or low == high == 1.0
 
 
 def test_gpu_check_runs_the_harness_loop_and_records_its_cost(bare_dry_run):
