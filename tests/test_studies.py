@@ -260,6 +260,16 @@ def test_marker_less_studies_are_kept_out_of_the_main_tables(ladder_report):
         assert title in text
 
 
+def test_the_scope_and_each_study_caveat_name_the_encoders_of_the_records(ladder_report):
+    _, text = ladder_report
+    scope = next(line for line in text.splitlines() if line.startswith("**Scope**"))
+    assert "the encoders `minilm-l6` and `mpnet-base`," in scope
+    base_model = text.split("## Study: A base-size encoder")[1].split("\n## ")[0]
+    assert "the encoder is `mpnet-base` only" in base_model
+    schedule = text.split("## Study: Longer training")[1].split("\n## ")[0]
+    assert "the encoder is `minilm-l6` only" in schedule
+
+
 def test_strength_compares_each_variant_with_the_reference_none(ladder_report):
     out, _ = ladder_report
     diff = pd.read_csv(out / "study_strength_difference_to_none.csv").set_index("dataset")
