@@ -19,6 +19,7 @@ from bench.report_answers import (
     claims_section,
     head_to_head_section,
     primary,
+    regime_effects,
     regime_name,
     summary_lines,
     tested_claims,
@@ -72,8 +73,9 @@ def write_report(store: Store, out_dir: Path) -> Path:
     if first is not None:
         analysed_studies = [a for _, a in studies]
         claims = tested_claims(named, analysed_studies)
-        lines += summary_lines(*first, claims)
-        lines += claims_section(claims, named, analysed_studies, out_dir)
+        effects = regime_effects(named, analysed_studies)
+        lines += summary_lines(*first, claims, effects)
+        lines += claims_section(claims, named, analysed_studies, effects, out_dir)
         lines += head_to_head_section(*first, out_dir)
     suffixes: list[str] = []
     for index, (block, analysis) in enumerate(analysed):

@@ -31,7 +31,9 @@ def primary(main: list[tuple[str, BlockAnalysis]]) -> tuple[str, BlockAnalysis] 
     return max(reversed(usable), key=lambda item: len(item[1].ok)) if usable else None
 
 
-def summary_lines(name: str, a: BlockAnalysis, claims: list[Claim]) -> list[str]:
+def summary_lines(
+    name: str, a: BlockAnalysis, claims: list[Claim], effects: pd.DataFrame
+) -> list[str]:
     ok = a.ok
     settings = ok.record.iloc[0].spec.settings
     agg = a.aggregates
@@ -61,10 +63,28 @@ def summary_lines(name: str, a: BlockAnalysis, claims: list[Claim]) -> list[str]
         f"{settings.max_length}, {settings.precision}; a small encoder, a short schedule.",
         f"- **Finding**: {verdict} (aggregate over datasets, Bonferroni-corrected "
         f"bootstrap intervals).{focus_text} Sections below give every claim's test.",
+        *across_regimes(effects),
         "- **The seed paper's claims** (next section, over every regime the records cover): "
         + "; ".join(f"{c.key} *{c.verdict}*" for c in claims)
         + ".",
         "",
+    ]
+
+
+def across_regimes(effects: pd.DataFrame) -> list[str]:
+    """One summary line: in which regimes of Figure 1 a method is above or below `none`."""
+    if effects.empty or effects.regime.nunique() < 2:
+        return []
+
+    def where(side: pd.Series) -> str:
+        hits = effects[side].groupby("regime", sort=False).method.apply(list)
+        return "; ".join(f"{', '.join(m)} in {r}" for r, m in hits.items()) or "no method"
+
+    return [
+        f"- **Across regimes** (Figure 1: {effects.regime.nunique()} regimes, each method's "
+        "aggregate difference to `none`, intervals corrected over the methods of each regime, "
+        f"not over regimes): above `none`: {where(effects.low > 0)}. Below it: "
+        f"{where(effects.high < 0)}. Every other interval includes 0."
     ]
 
 
@@ -85,6 +105,7 @@ def claims_section(
     claims: list[Claim],
     main: list[tuple[str, BlockAnalysis]],
     studies: list[StudyAnalysis],
+    effects: pd.DataFrame,
     out_dir: Path,
 ) -> list[str]:
     rows = [[c.key, c.text, f"**{c.verdict}**", c.reason()] for c in claims]
@@ -109,7 +130,6 @@ def claims_section(
         "regimes listed, not beyond them." + not_yet_run(studies),
         "",
     ]
-    effects = regime_effects(main, studies)
     if not effects.empty:
         figures.effect_vs_regime(effects, out_dir, "effect_vs_regime")
         lines += [
@@ -262,6 +282,7 @@ def claim_regimes(
 def regime_effects(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
 ) -> pd.DataFrame:
+    """Figure 1's rows: each regime's aggregate difference to `none` per method."""
     parts = [(name, a.aggregates) for name, a in main] + [
         (f"{s.study} ({s.model})", s.pooled) for s in studies
     ]

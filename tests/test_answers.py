@@ -28,6 +28,7 @@ from bench.head_to_head import (
     equivalence,
     head_to_head,
 )
+from bench.report_answers import across_regimes
 from bench.stats import mean_interval, paired_mde
 
 SEEDS = range(6)
@@ -193,3 +194,23 @@ def test_claim_intervals_are_simultaneous_over_every_effect_of_the_claim():
     ece = per_seed_difference(ok, "none", "amplify", "ece")
     (alone,) = one["C4"].effects
     assert (alone.low, alone.high) == pytest.approx(mean_interval(ece))  # m = 1: uncorrected
+
+
+def test_the_summary_says_in_which_regimes_a_method_is_above_or_below_none():
+    def effect(regime, method, low, high):
+        return dict(regime=regime, method=method, mean=(low + high) / 2, low=low, high=high)
+
+    effects = pd.DataFrame(
+        [
+            effect("reference", "word", -2.0, -0.1),
+            effect("reference", "smooth", 0.1, 2.0),
+            effect("schedule", "word", -1.0, 1.0),
+            effect("schedule", "tmix", -2.0, -0.5),
+            effect("schedule", "sentence", -0.5, -0.2),
+        ]
+    )
+    (line,) = across_regimes(effects)
+    assert "Figure 1: 2 regimes" in line
+    assert "above `none`: smooth in reference." in line
+    assert "Below it: word in reference; tmix, sentence in schedule." in line
+    assert across_regimes(effects[effects.regime == "schedule"]) == []  # one regime: no line
