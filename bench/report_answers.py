@@ -283,22 +283,35 @@ def regime_effects(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
 ) -> pd.DataFrame:
     """Figure 1's rows: each regime's aggregate difference to `none` per method."""
-    parts = [(name, a.aggregates) for name, a in main] + [
-        (f"{s.study} ({s.model})", s.pooled) for s in studies
+    parts = [(name, a.aggregates, {}) for name, a in main] + [
+        (f"{s.study} ({s.model})", s.pooled, variant_names(s.ok)) for s in studies
     ]
     rows = [
         {
             "regime": name,
-            "method": r.method,
+            "method": names.get(r.method, r.method),
             "mean": r.mean,
             "low": r.corrected_low,
             "high": r.corrected_high,
         }
-        for name, table in parts
+        for name, table, names in parts
         if not table.empty
         for r in table.itertuples()
     ]
     return pd.DataFrame(rows)
+
+
+def variant_names(ok: pd.DataFrame) -> dict[str, str]:
+    """`amplify[alpha=1.0,...]` -> `amplify at Beta(1, 1), max trick`: a method variant that
+    one study condition runs, named by that condition."""
+    if ok.empty:
+        return {}
+    variants = ok[ok.method != ok.method_name].groupby("method")
+    return {
+        label: f"{part.method_name.iloc[0]} at {part.condition.iloc[0]}"
+        for label, part in variants
+        if part.condition.nunique() == 1
+    }
 
 
 def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str]:

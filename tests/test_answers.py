@@ -28,7 +28,7 @@ from bench.head_to_head import (
     equivalence,
     head_to_head,
 )
-from bench.report_answers import across_regimes
+from bench.report_answers import across_regimes, variant_names
 from bench.stats import mean_interval, paired_mde
 
 SEEDS = range(6)
@@ -214,3 +214,15 @@ def test_the_summary_says_in_which_regimes_a_method_is_above_or_below_none():
     assert "above `none`: smooth in reference." in line
     assert "Below it: word in reference; tmix, sentence in schedule." in line
     assert across_regimes(effects[effects.regime == "schedule"]) == []  # one regime: no line
+
+
+def test_a_study_variant_is_named_by_its_condition_in_the_regime_figure():
+    ok = pd.DataFrame(
+        {
+            "method": ["none", "amplify[alpha=1.0]", "amplify[alpha=1.0]", "amplify[x=2]"],
+            "method_name": ["none", "amplify", "amplify", "amplify"],
+            "condition": ["clean", "Beta(1, 1)", "Beta(1, 1)", "clean"],
+        }
+    )
+    ok.loc[4] = ["amplify[x=2]", "amplify", "Beta(2, 2)"]  # two conditions: left as it is
+    assert variant_names(ok) == {"amplify[alpha=1.0]": "amplify at Beta(1, 1)"}
