@@ -325,6 +325,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     print(summary_table(records))
     if not args.no_report and plan.todo:
         print(f"report written to {write_report(store, reports_dir(args))}")
+    elif not args.no_report:
+        print(
+            "nothing new ran: the report is unchanged (`python run_bench.py --report` rewrites it)"
+        )
     return exit_code(plan, outcomes, skipped)
 
 

@@ -181,6 +181,7 @@ def test_end_to_end_every_method_then_resume(tmp_path):
     second = cli(*args)
     assert second.returncode == 0
     assert f"plan: 0 run(s) to do, {n} already done" in second.stdout
+    assert "nothing new ran: the report is unchanged" in second.stdout
     assert sorted((tmp_path / "results").rglob("*.json")) == records
 
 
