@@ -238,6 +238,7 @@ def peak_memory(check: Check, methods: list[str]) -> None:
     if check.device.type != "cuda":
         check.emit(figure="peak_memory", skipped="CUDA memory statistics need a CUDA device")
         return
+    static_mb = round(static_bytes(check) / 2**20)  # the same for every method
     for method in methods:
         if check.left() < 15:
             return
@@ -251,7 +252,7 @@ def peak_memory(check: Check, methods: list[str]) -> None:
             length=256,
             allocated_mb=round(torch.cuda.max_memory_allocated(check.device) / 2**20),
             reserved_mb=round(torch.cuda.max_memory_reserved(check.device) / 2**20),
-            weights_grads_adam_mb=round(static_bytes(check) / 2**20),
+            weights_grads_adam_mb=static_mb,
             saved_activations_mb=round(timed.activation_bytes / 2**20),
         )
 
