@@ -9,30 +9,65 @@ import dataclasses
 import importlib
 import importlib.metadata
 import pkgutil
-from collections.abc import Mapping
+import sys
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import methods
+from bench import method_api
 from bench.config import METHOD_ORDER
+from bench.errors import UserError
 from bench.method_api import METHODS, MixupMethod, build_options
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
 _discovered = False
+# plugins that failed to load: the plugin's name (module or entry point) -> its error
+BROKEN: dict[str, str] = {}
+
+
+def _load_plugin(name: str, load: Callable[[], Any]) -> None:
+    """Load one plugin; a failure is one line on stderr naming it, and the rest works."""
+    try:
+        load()
+    except Exception as exc:  # any error in third-party code: report it, go on
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        BROKEN[name] = error
+        print(
+            f"warning: method plugin {name!r} failed to load ({error}); the other methods "
+            "work, and --methods naming it is refused",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def discover() -> None:
     """Import every module of the `methods` package and every entry point, once: their
-    `@register` fills bench.method_api.METHODS."""
+    `@register` fills bench.method_api.METHODS. A plugin that fails to load is recorded
+    in BROKEN and reported in one line."""
     global _discovered
     if _discovered:
         return
+    _discovered = True
     for info in pkgutil.iter_modules(methods.__path__):
         if not info.name.startswith("_"):
-            importlib.import_module(f"methods.{info.name}")
+            module = f"methods.{info.name}"
+            _load_plugin(info.name, lambda module=module: importlib.import_module(module))
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        entry.load()
-    _discovered = True
+        _load_plugin(entry.name, entry.load)
+
+
+def __getattr__(name: str) -> Any:
+    """`register` lived here once: plugins written against that import keep working."""
+    if name == "register":
+        warnings.warn(
+            "import register from bench.method_api (bench.registry.register is deprecated)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return method_api.register
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def method_names() -> list[str]:
@@ -44,6 +79,11 @@ def method_names() -> list[str]:
 
 def method_class(name: str) -> type[MixupMethod]:
     discover()
+    if name not in METHODS and name in BROKEN:
+        raise UserError(
+            f"method {name!r} is a plugin that failed to load ({BROKEN[name]}): fix or "
+            "uninstall it, or leave it out of --methods"
+        )
     return METHODS.lookup(name, order=method_names())
 
 

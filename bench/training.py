@@ -4,6 +4,7 @@ dataset library installed)."""
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 
 import numpy as np
@@ -28,12 +29,18 @@ def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
 
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; Arm BF16
+# "0" or "1" overrides the flag check: "0" with ONEDNN_MAX_CPU_ISA=AVX2 and
+# ATEN_CPU_CAPABILITY=avx2 makes a bf16 CPU act, for the suite and torch, like one without
+BF16_OVERRIDE_ENV = "MIXUP_BENCH_CPU_BF16"
 
 
 def cpu_bf16_fast() -> bool | None:
     """Whether this CPU has bf16 matrix instructions (AVX-512 BF16, AMX or Arm BF16), read
-    from /proc/cpuinfo; None where that cannot be read. Without them, bf16 autocast on the
-    CPU emulates the matmuls and is slower than fp32."""
+    from /proc/cpuinfo ($MIXUP_BENCH_CPU_BF16=0/1 overrides it); None where that cannot be
+    read. Without them, bf16 autocast on the CPU emulates the matmuls, slower than fp32."""
+    override = os.environ.get(BF16_OVERRIDE_ENV)
+    if override in ("0", "1"):
+        return override == "1"
     try:
         with open("/proc/cpuinfo") as handle:
             flags = {

@@ -63,6 +63,51 @@ def test_bad_input_one_line_exit_2(argv, match, capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "r").exists()  # nothing written
 
 
+@pytest.mark.parametrize("has_bf16", ["0", "1"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--model", "bert-bse"],
+        ["--profile", "quick", "--model", "bert-bse"],
+        ["--methods", "amplify", "--opt", "amplify.start_layer=99", "--profile", "quick"],
+    ],
+)
+def test_refusal_is_one_line_with_or_without_bf16(argv, has_bf16, capsys, tmp_path, monkeypatch):
+    """A refused command prints its error and nothing else, whatever the CPU's bf16: the
+    slow-bf16 warning comes only after every check, when a bf16 run is about to train."""
+    monkeypatch.setenv("MIXUP_BENCH_CPU_BF16", has_bf16)
+    code = main(["--datasets", "rt-polarity", *argv, "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ")
+
+
+@pytest.mark.parametrize("has_bf16,profile", [("0", "quick-fp32"), ("1", "quick")])
+def test_default_profile_follows_the_cpus_bf16(has_bf16, profile, capsys, tmp_path, monkeypatch):
+    """The default job trains in bf16 only where the CPU runs it natively; elsewhere it
+    resolves to quick-fp32, says so in one line, and records the resolved profile."""
+    monkeypatch.setenv("MIXUP_BENCH_CPU_BF16", has_bf16)
+    tiny = ("--epochs", "1", "--train-size", "8", "--val-size", "4", "--test-size", "4")
+    results = tmp_path / "r"
+    argv = ["--methods", "none", "--datasets", "rt-polarity", *tiny, "--no-progress"]
+    code = main([*argv, "--no-report", "--device", "cpu", "--results-dir", str(results)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "warning" not in err
+    (path,) = (results / "runs").rglob("*.json")
+    record = load_record(path)
+    assert record is not None and record.spec.profile == profile
+    assert record.spec.settings.precision == ("fp32" if has_bf16 == "0" else "bf16")
+    assert (f"profile {profile}: this device has no native bf16" in out) == (has_bf16 == "0")
+
+
+def test_explicit_bf16_on_a_cpu_without_it_warns_once(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXUP_BENCH_CPU_BF16", "0")
+    tiny = ("--epochs", "1", "--train-size", "8", "--val-size", "4", "--test-size", "4")
+    argv = ["--methods", "none", "--datasets", "rt-polarity", "--profile", "quick", *tiny]
+    code = main([*argv, "--no-progress", "--no-report", "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 0 and err.count("no fast bf16") == 1
+
+
 def test_model_folder_without_weights(tmp_path, capsys):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text("{}")
