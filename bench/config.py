@@ -21,6 +21,9 @@ Batching = Literal["random", "length-grouped"]
 Selection = Literal["best-val", "last"]
 NoiseKind = Literal["symmetric", "pair"]
 Optimizer = Literal["adamw", "adamw-fused"]  # the same AdamW; fused: one kernel
+# the AMPLIFY authors' protocol, as settings (default: the suite's fair comparison)
+LabelPartner = Literal["same", "independent"]
+Head = Literal["shared", "published"]
 SELECTIONS, NOISE_KINDS, OPTIMIZERS = get_args(Selection), get_args(NoiseKind), get_args(Optimizer)
 
 
@@ -50,7 +53,7 @@ def flagged_settings() -> list[dataclasses.Field]:
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
 REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
 # Every field added after spec version 2 is left out of the canonical spec at its default.
-LATE_FIELDS = (*REGIME_FIELDS, "optimizer")
+LATE_FIELDS = (*REGIME_FIELDS, "optimizer", "label_partner", "head")
 # how methods are listed in tables and --list (others follow alphabetically)
 METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix", "smooth")
 
@@ -112,6 +115,18 @@ class TrainSettings:
         "RATE",
     )
 
+    label_partner: LabelPartner = flag(
+        "same",
+        "whose labels a mixed example learns: same (the partner whose inputs were mixed) or "
+        "independent (a second permutation, as the AMPLIFY authors' baselines draw it)",
+    )
+    head: Head = flag(
+        "shared",
+        "shared (one pooling and head for every method) or published (the AMPLIFY authors' "
+        "per-method head: the [CLS] pooler for word, sentence and TMix; for AMPLIFY the "
+        "plain mean over every position of batches padded to --max-length)",
+    )
+
     def __post_init__(self) -> None:
         checks = {  # name: (holds, what it must be)
             "epochs": (self.epochs >= 1, ">= 1"),
@@ -145,6 +160,10 @@ class TrainSettings:
         if self.noise_kind != "symmetric" and self.label_noise == 0:
             raise UserError(
                 f"noise kind {self.noise_kind!r} without label noise: add --label-noise RATE"
+            )
+        if self.head == "published" and self.pooling != "mean":
+            raise UserError(
+                "--head published sets each method's pooling as its authors did: drop --pooling"
             )
         if self.per_class is not None and self.train_size is not None:
             raise UserError(

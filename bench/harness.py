@@ -246,6 +246,19 @@ def mixing_statistics(one_minus_lam: list[float]) -> Mixing:
     return Mixing(float(values.mean()), float(np.mean(values > MIXING_THRESHOLD)))
 
 
+def head_pooling(method: MixupMethod, settings: TrainSettings) -> str:
+    """The pooling before the head: the run's shared one, or (--head published) the one
+    the AMPLIFY authors' code gives this method (its `published_head`)."""
+    if settings.head == "shared":
+        return settings.pooling
+    if method.published_head is None:
+        raise UserError(
+            f"method {method.name!r} has no published head in the AMPLIFY authors' code: "
+            "run it with --head shared"
+        )
+    return method.published_head
+
+
 @dataclass
 class PreparedRun:
     """What a run trains on: the model with its head, the method, the encoded splits, and
@@ -267,9 +280,18 @@ def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
     dataset = prepare(load_dataset_cached(dataset_registry.get(spec.dataset)), spec.settings)
     encoder, tokenizer, resolved = runtime.backbone(spec.model)
     method = create_method(spec.method, dict(spec.method_options))
+    if spec.settings.label_partner == "independent":
+        method.label_rng = numpy_stream(spec.seed, "label_partner")
+    pooling = head_pooling(method, spec.settings)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     seed_torch(spec.seed, "init")  # the head: the same for every method of this seed
     model = Classifier(
-        copy.deepcopy(encoder), dataset.num_labels, spec.settings.pooling, spec.settings.dropout
+        copy.deepcopy(encoder),
+        dataset.num_labels,
+        pooling,
+        spec.settings.dropout,
+        pad_to=spec.settings.max_length if pooling == "plain-mean" else None,
+        pad_id=pad_id,
     )
     if runtime.compile:
         model.compile_blocks()
@@ -303,8 +325,8 @@ def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
         family=model.family,
         depth=model.depth,
         parameters=sum(p.numel() for p in model.parameters()),
+        pooler_weights=getattr(encoder, "pooler_weights", None) if pooling == "pooler" else None,
     )
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return PreparedRun(model, method, data, pad_id, data_info, model_info)
 
 

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from torch import nn
 from bench.errors import Registry, UserError
 
 SITE_KINDS = ("embeddings", "layer", "attention", "pooled")
+# heads a method may declare as its authors' (`MixupMethod.published_head`): BERT's pooler
+# ([CLS] -> dense -> tanh), or the plain mean over every position, padding included
+PublishedHead = Literal["pooler", "plain-mean"]
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,27 @@ class MixupMethod:
     Options: ClassVar[type[MethodOptions]] = MethodOptions
     mixes: ClassVar[bool] = True  # False: plain fine-tuning, no lambda, no permutation
     draws_lambda: ClassVar[bool] = True  # False: lambda comes from the data (SSMix's spans)
+    # the head the AMPLIFY authors' code gives this method (--head published); None: none
+    published_head: ClassVar[PublishedHead | None] = None
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
+        # --label-partner independent: the harness sets the run's own label-partner stream
+        self.label_rng: np.random.Generator | None = None
+
+    @classmethod
+    def takes_label_partner(cls) -> bool:
+        """Whether --label-partner independent applies: the method mixes through the
+        shared step (a method with its own `training_step` pairs labels its own way)."""
+        return cls.mixes and cls.training_step is MixupMethod.training_step
+
+    def label_permutation(self, perm: torch.Tensor) -> torch.Tensor:
+        """Whose labels the mixed loss uses: the input partners `perm`, or a second,
+        independent permutation from the label-partner stream, drawn every step (also when
+        nothing is mixed) so that every method of a seed sees the same draws."""
+        if self.label_rng is None:
+            return perm
+        return torch.from_numpy(self.label_rng.permutation(len(perm))).to(perm.device)
 
     @property
     def union_mask(self) -> bool:
@@ -106,7 +127,8 @@ class MixupMethod:
         perm = torch.from_numpy(rng.permutation(labels.shape[0])).to(labels.device)
         lam = self.sample_lambda(rng)
         sites = self.sites(model.depth, rng)
-        return mixed_step(model, batch, labels, perm, lam, sites, self.union_mask)
+        label_perm = self.label_permutation(perm)
+        return mixed_step(model, batch, labels, perm, lam, sites, self.union_mask, label_perm)
 
 
 # ---------------------------------------------------------------- the shared machinery
@@ -131,7 +153,8 @@ def plain_step(
 def mixed_loss(
     logits: torch.Tensor, labels: torch.Tensor, perm: torch.Tensor, lam: float
 ) -> torch.Tensor:
-    """Cross-entropy against the labels mixed with the *same* permutation as the inputs."""
+    """Cross-entropy against the labels mixed with `perm`: the inputs' own permutation
+    (the suite's default), or a second one (--label-partner independent)."""
     return lam * F.cross_entropy(logits, labels) + (1.0 - lam) * F.cross_entropy(
         logits, labels[perm]
     )
@@ -220,20 +243,24 @@ def mixed_step(
     lam: float,
     sites: list[Site],
     union_mask: bool = False,
+    label_perm: torch.Tensor | None = None,
 ) -> StepOutput:
-    """Forward with mixing at `sites` for a given lam and perm; the mixed loss.
+    """Forward with mixing at `sites` for a given lam and perm; the mixed loss against the
+    labels of `label_perm` (default: `perm`, the input partners).
 
     A step in which no partner contributes (lam == 1, or the identity permutation, as in a
     batch of one) is `none`'s step, bit for bit: `plain_step`. Otherwise `union_mask`
     widens the attention mask to max(mask, mask[perm])."""
-    if lam == 1.0 or bool(torch.equal(perm, torch.arange(len(perm), device=perm.device))):
+    identity = bool(torch.equal(perm, torch.arange(len(perm), device=perm.device)))
+    if lam == 1.0 or (identity and (label_perm is None or torch.equal(label_perm, perm))):
         return plain_step(model, batch, labels)
     batch = dict(batch)
     if union_mask:
         batch["attention_mask"] = union_attention_mask(batch["attention_mask"], perm)
     with mixing_hooks(model, sites, perm, lam):
         logits = model(**batch)
-    return StepOutput(mixed_loss(logits, labels, perm, lam), logits, lam)
+    partners = perm if label_perm is None else label_perm
+    return StepOutput(mixed_loss(logits, labels, partners, lam), logits, lam)
 
 
 # ---------------------------------------------------------------- options from text

@@ -160,32 +160,61 @@ def _get(module: nn.Module, path: str) -> nn.Module:
 
 
 class Pooler(nn.Module):
-    """Masked mean over the last hidden states (padding excluded), or the first token."""
+    """What the head sees: the masked mean over the last hidden states (padding excluded),
+    the first token, the encoder's own [CLS] pooler (dense + tanh of the first token:
+    "pooler"), or the plain mean over every position, padding included ("plain-mean")."""
 
-    def __init__(self, mode: str = "mean") -> None:
+    def __init__(self, mode: str = "mean", encoder_pooler: nn.Module | None = None) -> None:
         super().__init__()
         self.mode = mode
+        self.encoder_pooler = encoder_pooler  # shared with the encoder (same parameters)
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mode == "cls":
             return hidden[:, 0]
+        if self.mode == "pooler":
+            assert self.encoder_pooler is not None
+            return self.encoder_pooler(hidden)
+        if self.mode == "plain-mean":
+            return hidden.mean(1)
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
+def encoder_pooler(encoder: nn.Module) -> nn.Module:
+    """The encoder's [CLS] pooler (BERT-like families); a clear error where it has none."""
+    pooler = getattr(encoder, "pooler", None)
+    if not isinstance(pooler, nn.Module):
+        raise UserError(
+            f"encoder family {encoder.config.model_type!r} has no [CLS] pooler, which the "
+            "published head of word, sentence and TMix uses: use --head shared"
+        )
+    return pooler
+
+
 class Classifier(nn.Module):
-    """Encoder + pooling + dropout + linear head: the same for every method."""
+    """Encoder + pooling + dropout + linear head: the same for every method (unless the
+    run asks for the authors' per-method heads). `pad_to` pads every batch to that many
+    positions (with `pad_id`), as the authors' plain mean needs."""
 
     def __init__(
-        self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1
+        self,
+        encoder: nn.Module,
+        num_labels: int,
+        pooling: str = "mean",
+        dropout: float = 0.1,
+        pad_to: int | None = None,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.family = encoder.config.model_type
-        self.pooler = Pooler(pooling)
+        shared_pooler = encoder_pooler(encoder) if pooling == "pooler" else None
+        self.pooler = Pooler(pooling, shared_pooler)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
         self._accepts_token_types = self.family not in ("distilbert",)
+        self.pad_to, self.pad_id = pad_to, pad_id
 
     @property
     def layout(self) -> Layout:
@@ -264,6 +293,12 @@ class Classifier(nn.Module):
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        if self.pad_to is not None and input_ids.shape[1] < self.pad_to:
+            extra = self.pad_to - input_ids.shape[1]
+            input_ids = nn.functional.pad(input_ids, (0, extra), value=self.pad_id)
+            attention_mask = nn.functional.pad(attention_mask, (0, extra), value=0)
+            if token_type_ids is not None:
+                token_type_ids = nn.functional.pad(token_type_ids, (0, extra), value=0)
         kwargs = {}
         if token_type_ids is not None and self._accepts_token_types:
             kwargs["token_type_ids"] = token_type_ids
@@ -284,17 +319,21 @@ def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
         tokenizer = AutoTokenizer.from_pretrained(
             resolved.location, trust_remote_code=trust_remote_code
         )
+        options = {"trust_remote_code": trust_remote_code, "output_loading_info": True}
         try:  # PyTorch scaled-dot-product attention where the family supports it
-            encoder = AutoModel.from_pretrained(
-                resolved.location, trust_remote_code=trust_remote_code, attn_implementation="sdpa"
+            encoder, info = AutoModel.from_pretrained(
+                resolved.location, attn_implementation="sdpa", **options
             )
         except (ValueError, ImportError):
-            encoder = AutoModel.from_pretrained(
-                resolved.location, trust_remote_code=trust_remote_code
-            )
+            encoder, info = AutoModel.from_pretrained(resolved.location, **options)
     except OSError as exc:
         raise UserError(
             f"cannot load model {resolved.name!r} from {resolved.location!r}: "
             f"{str(exc).splitlines()[0]} (offline? use the packaged 'minilm-l6' or a local folder)"
         ) from None
+    missing = info.get("missing_keys", ())
+    # what the checkpoint holds for the [CLS] pooler: the record says it when a head uses it
+    encoder.pooler_weights = (
+        "initialised" if any(key.startswith("pooler.") for key in missing) else "checkpoint"
+    )
     return encoder, tokenizer

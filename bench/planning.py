@@ -19,7 +19,7 @@ from bench.datasets.hub import LOCAL_COPY_HINT
 from bench.datasets.registry import DatasetRegistry
 from bench.errors import UserError
 from bench.method_api import MethodOptions, options_as_items
-from bench.models import Classifier
+from bench.models import Classifier, encoder_pooler
 from bench.records import FAILED_STATUSES, RunStatus
 from bench.registry import create_method, method_class, method_names
 from bench.store import Store
@@ -148,10 +148,27 @@ def method_options(request: SweepRequest, methods: list[str]) -> dict[str, tuple
     return out
 
 
+def check_protocol(settings: TrainSettings, methods: list[str]) -> None:
+    """The authors' protocol settings apply only to methods they are defined for."""
+    for method in methods:
+        cls = method_class(method)
+        if settings.label_partner == "independent" and not cls.takes_label_partner():
+            raise UserError(
+                f"--label-partner independent: method {method!r} has no mixed-label loss "
+                "of the shared step to draw a second partner for; leave it out of --methods"
+            )
+        if settings.head == "published" and cls.published_head is None:
+            raise UserError(
+                f"--head published: method {method!r} has no head in the AMPLIFY authors' "
+                "code; leave it out of --methods or use --head shared"
+            )
+
+
 def make_plan(request: SweepRequest, dataset_registry: DatasetRegistry, store: Store) -> Plan:
     """Every spec of the request, split into to-do and done (resume)."""
     settings = request.settings()
     methods = expand_methods(request.methods)
+    check_protocol(settings, methods)
     options = method_options(request, methods)
     datasets, unavailable = resolve_datasets(request.datasets, dataset_registry)
     seeds = list(dict.fromkeys(request.seeds or PROFILE_SEEDS[request.profile]))
@@ -200,6 +217,11 @@ def check_methods_fit_model(specs: list[RunSpec], encoder: Any) -> None:
             continue
         seen.add(key)
         method = create_method(spec.method, dict(spec.method_options))
+        if spec.settings.head == "published" and method.published_head == "pooler":
+            try:
+                encoder_pooler(encoder)
+            except UserError as exc:
+                raise UserError(f"method {spec.method!r} on {spec.model!r}: {exc}") from None
         if not method.mixes:
             continue
         try:
@@ -230,7 +252,7 @@ def study_requests(study: Study, seeds: tuple[int, ...] = ()) -> list[SweepReque
     """One sweep request per condition of a named study (seeds: the study's unless given)."""
     return [
         SweepRequest(
-            methods=study.methods,
+            methods=study.condition_methods(condition),
             datasets=study.datasets,
             model=study.model,
             seeds=seeds or study.seeds,

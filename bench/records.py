@@ -165,6 +165,9 @@ class ModelInfo:
     family: str
     depth: int
     parameters: int
+    # the [CLS] pooler's weights where the run's head uses them (--head published):
+    # "checkpoint" (loaded from it) or "initialised" (fresh); None: the head does not use it
+    pooler_weights: str | None = None
 
 
 @dataclass(frozen=True)

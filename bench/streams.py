@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 # The position of a name is part of its stream's identity: append, never reorder.
-STREAMS: tuple[str, ...] = ("data_order", "init", "dropout", "method")
+STREAMS: tuple[str, ...] = ("data_order", "init", "dropout", "method", "label_partner")
 
 
 def _sequence(seed: int, stream: str) -> np.random.SeedSequence:

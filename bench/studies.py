@@ -80,6 +80,22 @@ def _base_model(spec: RunSpec) -> tuple[str, float, str]:
     return spec.model, 0.0, ""
 
 
+# the 2 x 2 of the AMPLIFY authors' protocol: (label partner, head) -> the cell's name
+PROTOCOL_CELLS = {
+    ("same", "shared"): CLEAN,  # the suite's protocol: the main reference
+    ("independent", "shared"): "labels independent",
+    ("same", "published"): "published head",
+    ("independent", "published"): "published protocol",
+}
+PUBLISHED_BASELINES = ("word", "sentence", "tmix")
+
+
+def _protocol(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
+    label = PROTOCOL_CELLS[s.label_partner, s.head]
+    return label, float(list(PROTOCOL_CELLS).index((s.label_partner, s.head))), ""
+
+
 @dataclass(frozen=True)
 class Study:
     """A grid: every condition (TrainSettings overrides on `profile`) x methods x
@@ -116,12 +132,17 @@ class Study:
 
     @property
     def runs(self) -> int:
-        return len(self.methods) * len(self.datasets) * len(self.conditions) * len(self.seeds)
+        per_seed = sum(len(self.condition_methods(c)) for c in self.conditions)
+        return per_seed * len(self.datasets) * len(self.seeds)
+
+    def condition_methods(self, condition: dict[str, Any]) -> tuple[str, ...]:
+        """The methods a condition runs: its own "methods", else the study's."""
+        return tuple(condition.get("methods", self.methods))
 
     @staticmethod
     def overrides(condition: dict[str, Any]) -> dict[str, Any]:
         """The TrainSettings fields a condition sets."""
-        return {k: v for k, v in condition.items() if k != "options"}
+        return {k: v for k, v in condition.items() if k not in ("options", "methods")}
 
     @staticmethod
     def option_pairs(condition: dict[str, Any]) -> tuple[str, ...]:
@@ -140,6 +161,8 @@ class Study:
             parts += self.option_pairs(condition)
             if self.model != REFERENCE_MODEL:
                 parts.insert(0, f"model={self.model}")
+            if "methods" in condition:
+                parts.append(f"methods {'/'.join(condition['methods'])}")
             texts.append(", ".join(parts))
         return texts
 
@@ -153,6 +176,8 @@ class Study:
         options = dict(spec.method_options)
         for condition in self.conditions:
             wanted = condition.get("options", {})
+            if spec.method not in self.condition_methods(condition):
+                continue
             if spec.settings != profile_settings(self.profile, **self.overrides(condition)):
                 continue
             if not wanted:
@@ -323,6 +348,41 @@ STUDIES: Registry[Study] = Registry(
                 "instead of the 6-layer MiniLM, at the quick profile. Every method mixes at "
                 "the same points of its layers (tested on a tiny MPNet).",
                 regime=True,
+            ),
+            Study(
+                name="published-protocol",
+                question="does AMPLIFY's published advantage come from the authors' protocol?",
+                methods=(*PUBLISHED_BASELINES, "amplify"),
+                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
+                conditions=(
+                    {"label_partner": "independent", "methods": PUBLISHED_BASELINES},
+                    {"head": "published"},
+                    {
+                        "label_partner": "independent",
+                        "head": "published",
+                        "methods": PUBLISHED_BASELINES,
+                    },
+                ),
+                seeds=(0, 1, 2, 3, 4, 5, 6),  # planned: the reference's seeds (CRN pairs)
+                profile=REFERENCE_PROFILE,
+                note="the authors' second label permutation and per-method heads, alone and "
+                "together; none, AMPLIFY and the suite's cell are the main (bf16) reference; "
+                "490 runs",
+                marker=None,
+                varied=("label_partner", "head"),
+                label=_protocol,
+                title="The published protocol",
+                text="The AMPLIFY authors' baselines (word, sentence, TMix) learn the labels of "
+                "a second, independent permutation (`--label-partner independent`) and "
+                "classify from BERT's [CLS] pooler, while AMPLIFY classifies from a plain "
+                "mean over every position, padding included (`--head published`; the suite "
+                "pads such batches to `--max-length`, 40 here, where the authors padded to "
+                "256). Each cell of this 2 x 2 runs the baselines that way; AMPLIFY runs under "
+                "its published head (its labels always follow its input partners, as in the "
+                "authors' code). Every cell is compared with `none` and AMPLIFY of the main "
+                "reference at the same seeds.",
+                borrows_clean=True,
+                baseline_in_every_cell=True,
             ),
             Study(
                 name="ood",

@@ -35,6 +35,7 @@ class AmplifyOptions(MethodOptions):
 class Amplify(MixupMethod):
     name = "amplify"
     description = "mix the attention sub-layer output of every layer (same perm and lam)"
+    published_head = "plain-mean"  # the AMPLIFY authors' head (--head published)
     Options = AmplifyOptions
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

@@ -15,6 +15,7 @@ from bench.method_api import MixupMethod, Site, register
 class SentenceMixup(MixupMethod):
     name = "sentence"
     description = "mix the pooled sentence vector before the classifier (one pass)"
+    published_head = "pooler"  # the AMPLIFY authors' head (--head published)
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         return [Site("pooled")]

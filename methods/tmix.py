@@ -37,6 +37,7 @@ class TMixOptions(MethodOptions):
 class TMix(MixupMethod):
     name = "tmix"
     description = "mix the hidden states after a layer drawn from {7, 9, 12} (scaled to depth)"
+    published_head = "pooler"  # the AMPLIFY authors' head (--head published)
     Options = TMixOptions
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

@@ -33,6 +33,7 @@ class WordOptions(MethodOptions):
 class WordMixup(MixupMethod):
     name = "word"
     description = "mix the embeddings output position by position (union attention mask)"
+    published_head = "pooler"  # the AMPLIFY authors' head (--head published)
     Options = WordOptions
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

@@ -163,6 +163,8 @@ def test_autocast_is_on_exactly_for_reduced_precision(precision, autocast):
 
 
 def test_remote_code_is_off_unless_asked(monkeypatch):
+    import types
+
     import transformers
 
     from bench.models import ResolvedModel, load_backbone
@@ -171,7 +173,8 @@ def test_remote_code_is_off_unless_asked(monkeypatch):
 
     def fake(location, **kwargs):
         seen.append(kwargs["trust_remote_code"])
-        return object()
+        loaded = types.SimpleNamespace()
+        return (loaded, {"missing_keys": []}) if kwargs.get("output_loading_info") else loaded
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fake)
     monkeypatch.setattr(transformers.AutoModel, "from_pretrained", fake)

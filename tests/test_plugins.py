@@ -12,7 +12,7 @@ from bench import registry
 from bench.cli import main
 from bench.method_api import METHODS
 
-OLD_IMPORT_PLUGIN = '''
+OLD_IMPORT_PLUGIN = """
 import numpy as np
 from bench.method_api import MixupMethod, Site
 from bench.registry import register
@@ -24,7 +24,7 @@ class OldStyle(MixupMethod):
 
     def sites(self, depth, rng):
         return [Site("embeddings")]
-'''
+"""
 
 
 @pytest.fixture

@@ -1,0 +1,151 @@
+"""The AMPLIFY authors' protocol as settings: a second, independent label permutation
+(--label-partner independent) and their per-method heads (--head published), each checked
+on constructed batches; the defaults leave every spec and number as they were."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import BertConfig, BertModel
+
+from bench.config import PROFILES, RunSpec
+from bench.errors import UserError
+from bench.harness import head_pooling
+from bench.method_api import plain_step
+from bench.models import Classifier, ResolvedModel, load_backbone
+from bench.registry import create_method
+from bench.streams import numpy_stream
+from tests.conftest import SMALL, tiny_classifier, toy_batch
+
+
+def step(method_name: str, lam: float, label_seed: int | None, batch_size: int = 8):
+    """One training step of `method_name` at a fixed lambda, with or without the
+    independent label stream of `label_seed`; returns (loss, perm, label_perm)."""
+    method = create_method(method_name)
+    method.sample_lambda = lambda rng: lam  # type: ignore[method-assign]
+    if label_seed is not None:
+        method.label_rng = numpy_stream(label_seed, "label_partner")
+    model = tiny_classifier().eval()  # no dropout: steps compare exactly
+    batch, labels = toy_batch(batch_size)
+    rng = np.random.default_rng(0)
+    perm = torch.from_numpy(np.random.default_rng(0).permutation(batch_size))
+    out = method.training_step(model, batch, labels, rng)
+    return out, perm, (model, batch, labels)
+
+
+@pytest.mark.parametrize("name", ["word", "sentence", "tmix"])
+def test_independent_label_partner_is_another_permutation_in_the_loss(name):
+    out, perm, (model, batch, labels) = step(name, 0.7, label_seed=3)
+    label_perm = torch.from_numpy(numpy_stream(3, "label_partner").permutation(len(labels)))
+    assert not torch.equal(label_perm, perm)  # the label partner is not the input partner
+    logits = out.logits
+    expected = 0.7 * F.cross_entropy(logits, labels) + 0.3 * F.cross_entropy(
+        logits, labels[label_perm]
+    )
+    assert torch.allclose(out.loss, expected)
+    same = 0.7 * F.cross_entropy(logits, labels) + 0.3 * F.cross_entropy(logits, labels[perm])
+    assert not torch.allclose(out.loss, same)
+
+
+@pytest.mark.parametrize("name", ["word", "sentence", "tmix", "amplify"])
+def test_same_label_partner_leaves_the_step_unchanged(name):
+    """--label-partner same (the default) is the suite's step: labels of the input partners."""
+    out, perm, (_, _, labels) = step(name, 0.7, label_seed=None)
+    logits = out.logits
+    same = 0.7 * F.cross_entropy(logits, labels) + 0.3 * F.cross_entropy(logits, labels[perm])
+    assert torch.allclose(out.loss, same)
+
+
+@pytest.mark.parametrize("name", ["word", "sentence", "tmix"])
+def test_lambda_one_with_independent_labels_is_nones_step(name):
+    out, _, (model, batch, labels) = step(name, 1.0, label_seed=3)
+    plain = plain_step(model, batch, labels)
+    assert torch.equal(out.loss, plain.loss) and torch.equal(out.logits, plain.logits)
+
+
+def test_every_method_of_a_seed_draws_the_same_label_partners():
+    """Common random numbers: the label-partner stream is the run seed's own, drawn every
+    step whatever the method does, so word and TMix of one seed see the same partners."""
+    draws = {}
+    for name in ("word", "tmix"):
+        method = create_method(name)
+        method.label_rng = numpy_stream(5, "label_partner")
+        draws[name] = [method.label_permutation(torch.arange(16)) for _ in range(4)]
+    assert all(torch.equal(a, b) for a, b in zip(draws["word"], draws["tmix"], strict=True))
+    method_stream = numpy_stream(5, "method").permutation(16)
+    assert not np.array_equal(draws["word"][0].numpy(), method_stream)
+
+
+def test_protocol_defaults_keep_every_spec_hash():
+    spec = RunSpec("word", "r8", "minilm-l6", 0, PROFILES["quick"])
+    assert "label_partner" not in spec.to_dict()["settings"]
+    assert "head" not in spec.to_dict()["settings"]
+    changed = dataclasses.replace(PROFILES["quick"], label_partner="independent")
+    assert RunSpec("word", "r8", "minilm-l6", 0, changed).hash != spec.hash
+
+
+def test_published_heads_per_method():
+    settings = dataclasses.replace(PROFILES["quick"], head="published")
+    heads = {n: head_pooling(create_method(n), settings) for n in ("word", "sentence", "tmix")}
+    assert heads == {"word": "pooler", "sentence": "pooler", "tmix": "pooler"}
+    assert head_pooling(create_method("amplify"), settings) == "plain-mean"
+    assert head_pooling(create_method("amplify"), PROFILES["quick"]) == "mean"
+    with pytest.raises(UserError, match="has no published head"):
+        head_pooling(create_method("none"), settings)
+
+
+def test_pooler_head_is_the_encoders_cls_pooler():
+    model = tiny_classifier(pooling="pooler").eval()
+    batch, _ = toy_batch()
+    hidden = model.encoder(**batch).last_hidden_state
+    expected = model.head(torch.tanh(model.encoder.pooler.dense(hidden[:, 0])))
+    assert torch.allclose(model(**batch), expected, atol=1e-6)
+
+
+def test_plain_mean_head_averages_every_position_padded_to_max_length():
+    """The authors' AMPLIFY head: a plain mean over every position of a batch padded to
+    the maximum length, padding included (not the masked mean)."""
+    torch.manual_seed(0)
+    encoder = BertModel(BertConfig(**SMALL))
+    model = Classifier(encoder, 3, "plain-mean", pad_to=12, pad_id=0).eval()
+    batch, _ = toy_batch(length=7)
+    padded = {k: F.pad(v, (0, 5), value=0) for k, v in batch.items()}
+    hidden = encoder(**padded).last_hidden_state
+    assert hidden.shape[1] == 12
+    assert torch.allclose(model(**batch), model.head(hidden.mean(1)), atol=1e-6)
+    masked = Classifier(encoder, 3, "mean").eval()
+    masked.head = model.head
+    assert not torch.allclose(model(**batch), masked(**batch), atol=1e-4)
+
+
+@pytest.mark.parametrize("with_pooler,expected", [(True, "checkpoint"), (False, "initialised")])
+def test_record_says_whether_pooler_weights_came_with_the_checkpoint(
+    with_pooler, expected, tmp_path
+):
+    from transformers import BertTokenizerFast
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(**SMALL), add_pooling_layer=with_pooler).save_pretrained(tmp_path)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(59)]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab))
+    BertTokenizerFast(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    encoder, _ = load_backbone(ResolvedModel("tiny", str(tmp_path), "local"))
+    assert encoder.pooler_weights == expected
+
+
+def test_protocol_settings_refuse_methods_they_do_not_apply_to(tmp_path, capsys):
+    from bench.cli import main
+
+    for argv, match in [
+        (["--methods", "none", "--label-partner", "independent"], "has no mixed-label loss"),
+        (["--methods", "ssmix", "--label-partner", "independent"], "has no mixed-label loss"),
+        (["--methods", "smooth", "--head", "published"], "has no head in the AMPLIFY"),
+        (["--methods", "word", "--head", "published", "--pooling", "cls"], "drop --pooling"),
+    ]:
+        code = main([*argv, "--datasets", "r8", "--results-dir", str(tmp_path / "r")])
+        assert code == 2 and match in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
