@@ -223,6 +223,7 @@ def add_files_and_output(p: ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> SweepRequest:
+    check_seeds_once(args.seeds)
     overrides = settings_overrides(**{f.name: getattr(args, f.name) for f in flagged_settings()})
     return SweepRequest(
         methods=tuple(args.methods or ["all"]),
@@ -245,6 +246,15 @@ STUDY_FIXES = ("methods", "datasets", "model", "profile", "opt", "alpha", "lambd
 )
 
 
+def check_seeds_once(seeds: list[int] | None) -> None:
+    repeated = sorted({s for s in seeds or () if list(seeds or ()).count(s) > 1})
+    if repeated:
+        raise UserError(
+            f"--seeds: seed {', '.join(map(str, repeated))} given more than once; give each "
+            "seed once"
+        )
+
+
 def make_plan_from_args(
     args: argparse.Namespace, dataset_registry: DatasetRegistry, store: Store
 ) -> Plan:
@@ -252,6 +262,7 @@ def make_plan_from_args(
     if not args.study:
         return make_plan(request_from_args(args), dataset_registry, store)
     study = get_study(args.study)
+    check_seeds_once(args.seeds)
     defaults = build_parser().parse_args([])
     given = [
         name

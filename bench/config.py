@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from bench.errors import Registry, UserError
 
 SPEC_VERSION = 2  # bump when the meaning of a spec field changes
+MIN_SPLIT_SIZE = 2  # the fewest examples a subsample size or a split may have
 # 2: common random numbers (named streams per seed: bench.streams), `selection`
 
 
@@ -145,7 +146,7 @@ class TrainSettings:
         }
         for size in ("train_size", "val_size", "test_size"):
             value = getattr(self, size)
-            checks[size] = (value is None or value >= 2, ">= 2")
+            checks[size] = (value is None or value >= MIN_SPLIT_SIZE, f">= {MIN_SPLIT_SIZE}")
         for name, allowed in choices().items():
             if getattr(self, name) not in allowed:
                 raise UserError(

@@ -27,7 +27,9 @@ def _save(fig, out_dir: Path, name: str, rect: tuple[float, ...] = (0, 0, 1, 1))
     """Lay out the figure inside `rect`, write it as PNG and SVG, and free it."""
     fig.tight_layout(rect=rect)
     fig.savefig(out_dir / f"{name}.png", dpi=120)
-    fig.savefig(out_dir / f"{name}.svg")
+    # identical files from identical records: fixed element ids, no date inside
+    with plt.rc_context({"svg.hashsalt": name}):
+        fig.savefig(out_dir / f"{name}.svg", metadata={"Date": None})
     plt.close(fig)
 
 

@@ -9,6 +9,7 @@ backward) overrides `training_step`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -54,8 +55,8 @@ class MethodOptions:
     max_trick: bool = True
 
     def __post_init__(self) -> None:
-        if not self.alpha > 0:
-            raise UserError(f"option alpha={self.alpha} must be > 0")
+        if not (math.isfinite(self.alpha) and self.alpha > 0):
+            raise UserError(f"option alpha={self.alpha} must be a finite number > 0")
         if self.draws < 1:
             raise UserError(f"option draws={self.draws} must be >= 1")
 

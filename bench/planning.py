@@ -8,6 +8,7 @@ mix in that model.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +48,8 @@ class SweepRequest:
     retry_failed: bool = False
 
     def __post_init__(self) -> None:
-        if self.alpha is not None and not self.alpha > 0:
-            raise UserError(f"--alpha {self.alpha}: the Beta parameter must be > 0")
+        if self.alpha is not None and not (math.isfinite(self.alpha) and self.alpha > 0):
+            raise UserError(f"--alpha {self.alpha}: the Beta parameter must be finite and > 0")
         if self.lambda_mode not in ("default", "matched"):
             raise UserError(f"--lambda-mode {self.lambda_mode!r}: choose default or matched")
         if self.force and self.retry_failed:

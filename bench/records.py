@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import RunSpec
+from bench.config import SPEC_VERSION, RunSpec
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -326,6 +326,11 @@ class RunRecord:
             data = _from_schema_1(data)
         try:
             spec = dataclasses.replace(RunSpec.from_dict(data["spec"]), profile=data.get("profile"))
+            if spec.version > SPEC_VERSION:
+                raise UnreadableRecord(
+                    f"spec version {spec.version} is newer than this suite's {SPEC_VERSION}; "
+                    "update the suite to read it"
+                )
             result = data.get("result")
             known = set(cls._KEYS)
             return cls(

@@ -12,7 +12,14 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import figures
-from bench.analysis import CALIBRATION, BlockAnalysis, analyse_block, power_table, records_frame
+from bench.analysis import (
+    CALIBRATION,
+    BlockAnalysis,
+    analyse_block,
+    ok_runs,
+    power_table,
+    records_frame,
+)
 from bench.findings import main_findings
 from bench.records import RunStatus
 from bench.report_answers import (
@@ -66,9 +73,19 @@ def write_report(store: Store, out_dir: Path) -> Path:
         if not main.empty
         else []
     )
-    analysed = [(block, analyse_block(block)) for _, _, block in blocks]
-    studies = analyse_studies(frame) if not frame.empty else []
-    named = [(regime_name(block), a) for block, a in analysed]
+    if not frame.empty and ok_runs(frame).empty:
+        lines += [
+            f"No successful run yet: all {len(frame)} record(s) ended failed, diverged or out "
+            "of memory; their errors are listed below.",
+            "",
+        ]
+    # a block with no successful run has nothing to analyse: it lists its failures only
+    analysed = [
+        (block, analyse_block(block) if not ok_runs(block).empty else None)
+        for _, _, block in blocks
+    ]
+    studies = analyse_studies(frame) if not frame.empty and not ok_runs(frame).empty else []
+    named = [(regime_name(block), a) for block, a in analysed if a is not None]
     first = primary(named)
     if first is not None:
         analysed_studies = [a for _, a in studies]
@@ -96,12 +113,12 @@ def write_report(store: Store, out_dir: Path) -> Path:
 
 
 def render_block(
-    block: pd.DataFrame, analysis: BlockAnalysis, out_dir: Path, suffix: str
+    block: pd.DataFrame, analysis: BlockAnalysis | None, out_dir: Path, suffix: str
 ) -> list[str]:
     """The section of one (settings, model) block: tables, CSV/TeX files, figures."""
     lines = [f"## Model `{block.model.iloc[0]}`, profile {', '.join(sorted(set(block.profile)))}"]
     lines += [""] + provenance(block)
-    if analysis.ok.empty:
+    if analysis is None or analysis.ok.empty:
         return lines + ["No successful runs.", ""] + failed_section(block)
     write_tables(analysis, out_dir, suffix)
     lines += what_the_data_support(analysis)

@@ -36,13 +36,19 @@ def hierarchical_interval(
     the mean paired difference (points), at level 1 - alpha."""
     rng = np.random.default_rng(seed)
     seeds_only, both = np.empty(reps), np.empty(reps)
+    # a dataset's seeds share one test subsample: its per-example differences stack into
+    # a (seeds, examples) matrix, and one draw of seeds x examples indices takes the same
+    # numbers from the stream as a draw per seed
+    matrices = [np.stack(diffs) for diffs in per_dataset.values()]
+    seed_means = [m.mean(axis=1) for m in matrices]
     for r in range(reps):
         means_seeds, means_both = [], []
-        for diffs in per_dataset.values():
-            drawn = rng.integers(0, len(diffs), len(diffs))
-            means_seeds.append(np.mean([diffs[s].mean() for s in drawn]))
-            examples = [diffs[s][rng.integers(0, len(diffs[s]), len(diffs[s]))] for s in drawn]
-            means_both.append(np.mean([e.mean() for e in examples]))
+        for matrix, seed_mean in zip(matrices, seed_means, strict=True):
+            n_seeds, n_examples = matrix.shape
+            drawn = rng.integers(0, n_seeds, n_seeds)
+            means_seeds.append(seed_mean[drawn].mean())
+            examples = rng.integers(0, n_examples, n_seeds * n_examples).reshape(n_seeds, -1)
+            means_both.append(matrix[drawn[:, None], examples].mean(axis=1).mean())
         seeds_only[r], both[r] = np.mean(means_seeds), np.mean(means_both)
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
     lo_s, hi_s = np.percentile(100 * seeds_only, q)

@@ -13,6 +13,8 @@ from bench.errors import UserError
 
 TEXT_COLUMNS = ("text", "sentence", "content")
 LABEL_COLUMNS = ("label", "labels", "category", "class")
+# labels that spreadsheet and pandas tools write for a missing value (lower case)
+MISSING_LABELS = frozenset({"nan", "-nan", "na", "n/a", "<na>", "#n/a", "null", "none"})
 
 
 def _pick(columns: list[str], candidates: tuple[str, ...], what: str, path: Path) -> str:
@@ -55,6 +57,13 @@ def _read_split(path: Path) -> tuple[list[str], list[str]]:
                 f"{path}: empty {what} in row(s) {rows}{more} (line numbers of the file); "
                 f"fill them in or delete those rows"
             )
+    missing = [i for i, value in enumerate(labels) if value.lower() in MISSING_LABELS]
+    if missing:
+        rows = ", ".join(str(i + 2) for i in missing[:5])
+        raise UserError(
+            f"{path}: label {labels[missing[0]]!r} in row(s) {rows} reads as a missing value, "
+            "not a class; fill in the label or delete those rows"
+        )
     return texts, labels
 
 

@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-from bench.config import TrainSettings
+from bench.config import MIN_SPLIT_SIZE, TrainSettings
 from bench.datasets.base import (
     DATA_SEED,
     SPLITS,
@@ -92,6 +92,19 @@ def corrupt_labels(
     return new, changed
 
 
+def check_noise_below_majority(rate: float, kind: str, data: TextDataset) -> None:
+    """Refuse a rate at which a wrong label is at least as common as the right one: at
+    (K-1)/K for symmetric noise (each other class gets rate / (K-1)), at 1/2 for pair."""
+    k = data.num_labels
+    limit = (k - 1) / k if kind == "symmetric" else 0.5
+    if rate >= limit:
+        raise UserError(
+            f"--label-noise {rate:g} ({kind}) on {data.name!r} ({k} classes): at or above "
+            f"{limit:.2f} a wrong label is as common as the right one in each class, so "
+            "nothing true is left to learn; choose a rate below it"
+        )
+
+
 def noise_fingerprint(changed: np.ndarray, labels: np.ndarray) -> str:
     digest = hashlib.sha256()
     for index in changed.tolist():
@@ -113,6 +126,7 @@ def prepare(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
         train = subsample(data.train, settings.train_size)
     noise = None
     if settings.label_noise:
+        check_noise_below_majority(settings.label_noise, settings.noise_kind, data)
         labels, changed = corrupt_labels(
             train.labels, settings.label_noise, settings.noise_kind, data.num_labels
         )
@@ -129,13 +143,14 @@ def prepare(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
 
 
 def check_not_empty(data: TextDataset) -> None:
-    """UserError naming the split that is empty (a tiny dataset whose carved validation
-    split rounds to nothing, a test set of held-out classes only)."""
+    """UserError naming a split with fewer than MIN_SPLIT_SIZE examples (a tiny dataset
+    whose carved validation split rounds to nothing, a 1-example test file, a test set of
+    held-out classes only): the same minimum as --val-size and --test-size."""
     for name in ("train", "validation", "test"):
-        if len(data.split(name)) == 0:
+        if len(data.split(name)) < MIN_SPLIT_SIZE:
             sizes = ", ".join(f"{split} {len(data.split(split))}" for split in SPLITS)
             raise UserError(
-                f"dataset {data.name!r} has no {name} examples for this run ({sizes}): "
-                "it is too small to split; give more examples per class, or a "
-                f"{name}.csv of its own (--data-dir)"
+                f"dataset {data.name!r} has fewer than {MIN_SPLIT_SIZE} {name} examples for "
+                f"this run ({sizes}): give more examples per class, or a {name}.csv of "
+                "its own (--data-dir)"
             )
