@@ -39,6 +39,9 @@ from bench.studies import STUDIES, get_study
 from bench.training import cpu_bf16_fast
 
 DEFAULT_RESULTS = "results"
+# smoke runs check an installation: by default they go to a git-ignored scratch folder,
+# so a first look never touches the committed results and report
+SMOKE_RESULTS = "smoke-results"
 DEFAULT_REPORTS = "reports"
 
 
@@ -190,7 +193,9 @@ def add_files_and_output(p: ArgumentParser) -> None:
         "--data-dir", help="folder of local datasets: DIR/NAME/{train,validation,test}.csv"
     )
     p.add_argument(
-        "--results-dir", default=DEFAULT_RESULTS, help="where records go (default: results/)"
+        "--results-dir",
+        help=f"where records go (default: {DEFAULT_RESULTS}/; for --profile smoke "
+        f"{SMOKE_RESULTS}/, git-ignored)",
     )
     p.add_argument(
         "--reports-dir",
@@ -305,6 +310,8 @@ def reports_dir(args: argparse.Namespace) -> Path:
 
 def run_sweep(args: argparse.Namespace) -> int:
     """--list, --report, or a sweep: plan, check every input, run, summarise, report."""
+    if args.results_dir is None:
+        args.results_dir = SMOKE_RESULTS if args.profile == "smoke" else DEFAULT_RESULTS
     store = Store(Path(args.results_dir))
     dataset_registry = build_registry(args.data_dir)
     if args.list:

@@ -71,8 +71,22 @@ class Check:
     started: float = field(default_factory=time.perf_counter)
     figures: list[dict] = field(default_factory=list)
 
+    skipped: dict[str, str] = field(default_factory=dict)  # figure -> why
+
     def left(self) -> float:
         return self.args.budget_s - (time.perf_counter() - self.started)
+
+    def out_of_budget(self, figure: str, needs_s: float) -> bool:
+        """Whether less than `needs_s` of the budget is left; if so, `figure` is noted as
+        skipped (with why) for the closing summary."""
+        if self.left() >= needs_s:
+            return False
+        self.skipped.setdefault(
+            figure,
+            f"{max(0.0, self.left()):.0f} s of --budget-s {self.args.budget_s:g} left, "
+            f"needs {needs_s:g}",
+        )
+        return True
 
     def emit(self, **figure) -> None:
         self.figures.append(figure)
@@ -206,7 +220,7 @@ def step_times(check: Check, methods: list[str]) -> dict[tuple[str, str], float]
             shift = r % len(methods)
             timed: dict[str, Timed] = {}
             for method in methods[shift:] + methods[:shift]:
-                if check.left() < 20:
+                if check.out_of_budget(f"step_time {method} {precision}", 20):
                     break
                 timed[method] = time_steps(check, method, precision, None, check.args.steps)
             if len(timed) < len(methods):
@@ -240,7 +254,7 @@ def peak_memory(check: Check, methods: list[str]) -> None:
         return
     static_mb = round(static_bytes(check) / 2**20)  # the same for every method
     for method in methods:
-        if check.left() < 15:
+        if check.out_of_budget(f"peak_memory {method}", 15):
             return
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(check.device)
@@ -264,7 +278,7 @@ def static_bytes(check: Check) -> int:
 
 def compile_vs_eager(check: Check) -> None:
     for method in ("none", "amplify"):
-        if check.left() < 60:
+        if check.out_of_budget(f"compile_vs_eager {method}", 60):
             return
         eager = time_steps(check, method, "bf16", None, check.args.steps).median_s
         model = make_model(check)
@@ -294,7 +308,7 @@ def compile_vs_eager(check: Check) -> None:
 
 def precision_checks(check: Check) -> None:
     n = check.args.precision_steps
-    if check.left() < 30:
+    if check.out_of_budget("fp16_scaler, bf16_vs_fp32_loss", 30):
         return
     fp16 = time_steps(check, "amplify", "fp16", None, n).losses
     check.emit(
@@ -319,7 +333,7 @@ def precision_checks(check: Check) -> None:
 
 
 def padding(check: Check) -> None:
-    if check.left() < 20:
+    if check.out_of_budget("padding", 20):
         return
     results = {}
     for name, pad_to in (("dynamic", None), ("pad_to_256", 256)):
@@ -359,7 +373,7 @@ def harness(check: Check, methods: list[str]) -> None:
     the cost record) for one epoch per method, bf16: what a run on this device records."""
     n = 64 if check.args.tiny else 512
     for i, method in enumerate([methods[0], *methods]):  # the first run warms up, untimed
-        if check.left() < 20:
+        if check.out_of_budget(f"harness {method}", 20):
             return
         rng = np.random.default_rng(0)
         data = {
@@ -415,6 +429,8 @@ def print_table(check: Check) -> None:
                 f"{rel:>8} {r['tokens_per_s']:>10} {mfu:>6}"
             )
     print(f"\n{len(check.figures)} figure(s) in {time.perf_counter() - check.started:.0f} s")
+    for figure, why in check.skipped.items():
+        print(f"skipped {figure}: {why}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -463,6 +479,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         paper_sweep_estimate(check, medians)
         print_table(check)
+    if not any(f.get("figure") == "step_time" for f in check.figures):
+        raise SystemExit("no step time was measured within --budget-s: raise it")
 
 
 if __name__ == "__main__":

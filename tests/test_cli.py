@@ -326,3 +326,36 @@ def test_a_local_csv_row_without_label_or_text_is_refused(bad_row, match, tmp_pa
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and match in err and "delete" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.e2e
+def test_a_smoke_first_look_leaves_the_repository_clean(tmp_path, monkeypatch, capsys):
+    """The README's first look writes to the git-ignored scratch folder: `git status` of
+    a repository with the suite's .gitignore stays clean, and its report is beside it."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    subprocess.run(["git", "-C", str(tmp_path), "add", ".gitignore"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "i",
+        ],
+        check=True,
+    )
+    monkeypatch.chdir(tmp_path)
+    argv = ["--methods", "none", "--datasets", "rt-polarity", "--profile", "smoke"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "smoke-results/report/REPORT.md" in capsys.readouterr().out
+    assert (tmp_path / "smoke-results" / "report" / "REPORT.md").is_file()
+    status = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain"], capture_output=True, text=True
+    )
+    assert status.stdout == ""

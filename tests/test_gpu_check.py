@@ -29,7 +29,7 @@ def bare_dry_run() -> subprocess.CompletedProcess:
     """The GPU check's CPU dry run (tiny encoder: 2 / 3 steps, batch 8, 2 rounds of step
     times) in a bare child."""
     args = ["--device", "cpu", "--tiny", "--batch-size", "8", "--methods", "none", "amplify"]
-    args += ["--rounds", "2"]
+    args += ["--rounds", "2", "--budget-s", "59"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-c", BARE_CHILD, *args],
@@ -82,3 +82,20 @@ def test_gpu_check_runs_the_harness_loop_and_records_its_cost(bare_dry_run):
     for run in runs.values():
         assert run["steps"] == 8 and run["finite"]  # 64 examples in batches of 8, one epoch
         assert run["peak_memory_kind"] == "cpu_rss" and run["activation_mb"] > 0
+
+
+def test_a_budget_that_runs_out_names_every_skipped_figure_and_fails():
+    args = ["--device", "cpu", "--tiny", "--budget-s", "1", "--methods", "none"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "benchmarks/gpu_check.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode != 0 and "no step time was measured" in done.stderr
+    skipped = [line for line in done.stdout.splitlines() if line.startswith("skipped ")]
+    assert any(line.startswith("skipped step_time none") for line in skipped)
+    assert any(line.startswith("skipped padding: ") and "needs 20" in line for line in skipped)
