@@ -22,6 +22,8 @@ from bench.analysis import (
     records_frame,
 )
 from bench.findings import main_findings
+from bench.protocol import STUDY, ProtocolAnalysis, analyse_protocol, carried_by
+from bench.protocol_report import protocol_section
 from bench.records import RunStatus
 from bench.report_answers import (
     claims_section,
@@ -46,6 +48,8 @@ from bench.report_text import (
 )
 from bench.stats import ALPHA
 from bench.store import Store
+from bench.studies import get_study
+from bench.study_analysis import StudyAnalysis
 from bench.study_report import analyse_studies, study_sections
 
 
@@ -90,10 +94,17 @@ def write_report(store: Store, out_dir: Path) -> Path:
     first = primary(named)
     if first is not None:
         analysed_studies = [a for _, a in studies]
+        protocol = published_protocol(analysed_studies)
         claims = tested_claims(named, analysed_studies)
+        if protocol is not None:
+            claims.append(protocol[0].claim)
         effects = regime_effects(named, analysed_studies)
         lines += summary_lines(*first, claims, effects)
+        if protocol is not None:
+            lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
         lines += claims_section(claims, named, analysed_studies, effects, out_dir)
+        if protocol is not None:
+            lines += protocol_section(*protocol, len(get_study(STUDY).seeds), out_dir)
         lines += head_to_head_section(*first, out_dir)
     suffixes: list[str] = []
     for index, (block, analysis) in enumerate(analysed):
@@ -117,6 +128,18 @@ def write_report(store: Store, out_dir: Path) -> Path:
     lines[4:4] = [contents(lines), ""]  # after the title and the generated-by line
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
+
+
+def published_protocol(
+    studies: list[StudyAnalysis],
+) -> tuple[ProtocolAnalysis, pd.DataFrame] | None:
+    """The published-protocol analysis and its runs, where the study has records."""
+    for study in studies:
+        if study.study == STUDY and not study.ok.empty:
+            analysis = analyse_protocol(study.ok)
+            if analysis is not None:
+                return analysis, study.ok
+    return None
 
 
 def render_block(

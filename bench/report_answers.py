@@ -284,7 +284,9 @@ def regime_effects(
 ) -> pd.DataFrame:
     """Figure 1's rows: each regime's aggregate difference to `none` per method."""
     parts = [(name, a.aggregates, {}) for name, a in main] + [
-        (f"{s.study} ({s.model})", s.pooled, variant_names(s.ok)) for s in studies
+        (f"{s.study} ({s.model})", s.pooled, variant_names(s.ok))
+        for s in studies
+        if (entry := find_study(s.study)) is None or entry.in_figure
     ]
     rows = [
         {

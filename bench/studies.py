@@ -127,6 +127,9 @@ class Study:
     # condition replaces the method's runs in the reference (the other methods as they are)
     replaces: str | None = None
     model: str = REFERENCE_MODEL
+    # its varied cells pooled are one more regime of Figure 1 (False: its cells answer
+    # their own question and are not pooled across conditions)
+    in_figure: bool = True
     # a condition may also hold "options": {method: {option: value}}, the methods' options
     # it runs with (typed values, as the record holds them)
 
@@ -383,6 +386,7 @@ STUDIES: Registry[Study] = Registry(
                 "reference at the same seeds.",
                 borrows_clean=True,
                 baseline_in_every_cell=True,
+                in_figure=False,
             ),
             Study(
                 name="ood",

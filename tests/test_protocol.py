@@ -149,3 +149,70 @@ def test_protocol_settings_refuse_methods_they_do_not_apply_to(tmp_path, capsys)
         code = main([*argv, "--datasets", "r8", "--results-dir", str(tmp_path / "r")])
         assert code == 2 and match in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def protocol_records():
+    """Reference runs (shared head, same labels) and the published-protocol study's runs
+    at 3 seeds on 2 datasets, with accuracies chosen so that the 2 x 2 is known: AMPLIFY's
+    advantage over word is 0 (suite), 2 (labels only), 5 (head only), 10 (published)."""
+    from tests.conftest import fake_record, fake_result
+
+    quick = PROFILES["quick"]
+    cells = {
+        ("same", "shared"): {"none": 0.80, "word": 0.80, "sentence": 0.80, "tmix": 0.80},
+        ("independent", "shared"): {"word": 0.78, "sentence": 0.80, "tmix": 0.80},
+        ("same", "published"): {"word": 0.75, "sentence": 0.80, "tmix": 0.80},
+        ("independent", "published"): {"word": 0.70, "sentence": 0.80, "tmix": 0.80},
+    }
+    records = []
+    for seed in range(3):
+        for dataset in ("r8", "rt-subj"):
+            jitter = 0.002 * (seed - 1)
+            amplify = {("same", "shared"): 0.80 + jitter, ("same", "published"): 0.80}
+            for (partner, head), accs in cells.items():
+                settings = dataclasses.replace(quick, label_partner=partner, head=head)
+                runs = {
+                    **accs,
+                    **({"amplify": amplify[partner, head]} if partner == "same" else {}),
+                }
+                for method, acc in runs.items():
+                    spec = RunSpec(method, dataset, "minilm-l6", seed, settings, profile="quick")
+                    records.append(fake_record(spec, result=fake_result(accuracy=acc)))
+    return records
+
+
+def test_the_published_protocol_decomposes_amplifys_advantage(unrendered_figures):
+    from bench.analysis import records_frame
+    from bench.protocol import analyse_protocol, carried_by
+    from bench.study_report import analyse_studies
+
+    frame = records_frame(protocol_records())
+    assert set(frame.study) == {"", "published-protocol"}
+    (study,) = [a for _, a in analyse_studies(frame) if a.study == "published-protocol"]
+    analysis = analyse_protocol(study.ok)
+    cells = {(e.against, e.regime): e for e in analysis.cells}
+    word = [cells["word", c].mean for c in ("suite", "labels only", "head only", "published")]
+    assert np.allclose(word, [0, 2, 5, 10], atol=1e-9)
+    contrasts = {(e.against, e.regime): e.mean for e in analysis.decomposition}
+    assert contrasts["word", "label partner (main effect)"] == pytest.approx(3.5)
+    assert contrasts["word", "head (main effect)"] == pytest.approx(6.5)
+    assert contrasts["word", "interaction"] == pytest.approx(3.0)
+    assert contrasts["sentence", "interaction"] == pytest.approx(0.0)
+    assert analysis.claim.key == "P" and analysis.seeds == 3
+    assert [e.against for e in analysis.claim.effects] == ["word", "sentence", "tmix"]
+    assert "published protocol" in carried_by(analysis)
+
+
+def test_the_published_protocol_study_plans_its_grid():
+    from bench.planning import study_requests
+    from bench.studies import get_study
+
+    study = get_study("published-protocol")
+    assert study.runs == 490 and study.seeds == tuple(range(7))
+    requests = study_requests(study)
+    assert [r.methods for r in requests] == [
+        ("word", "sentence", "tmix"),
+        ("word", "sentence", "tmix", "amplify"),
+        ("word", "sentence", "tmix"),
+    ]
+    assert requests[0].overrides == {"label_partner": "independent"}
