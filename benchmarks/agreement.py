@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from bench.config import PROFILES
-from bench.stats import paired_mde, paired_t
-from bench.store import Store
+from bench.core.config import PROFILES
+from bench.core.store import Store
+from bench.report.analyse.stats import paired_mde, paired_t
 
 
 def setting_label(record) -> str:

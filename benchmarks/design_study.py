@@ -27,9 +27,9 @@ from tabulate import tabulate
 ROOT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT_DIR))
 
-from bench.records import RunRecord  # noqa: E402
-from bench.stats import paired_mde  # noqa: E402
-from bench.store import Store  # noqa: E402
+from bench.core.records import RunRecord  # noqa: E402
+from bench.core.store import Store  # noqa: E402
+from bench.report.analyse.stats import paired_mde  # noqa: E402
 
 DESIGNS: dict[str, list[str]] = {
     # 48 steps of 32: 512 examples x 3 epochs, the last epoch tested

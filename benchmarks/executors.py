@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ray_cluster import LocalRayCluster
-from bench.store import Store
+from bench.core.store import Store
+from bench.sweep.ray_cluster import LocalRayCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -33,12 +33,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.batching import Encoded  # noqa: E402
-from bench.config import TrainSettings  # noqa: E402
-from bench.harness import train_and_evaluate  # noqa: E402
-from bench.models import Classifier  # noqa: E402
-from bench.registry import create_method, method_names  # noqa: E402
-from bench.training import Trainer, configure_cuda  # noqa: E402
+from bench.api.registry import create_method, method_names  # noqa: E402
+from bench.core.config import TrainSettings  # noqa: E402
+from bench.run.batching import Encoded  # noqa: E402
+from bench.run.harness import train_and_evaluate  # noqa: E402
+from bench.run.models import Classifier  # noqa: E402
+from bench.run.training import Trainer, configure_cuda  # noqa: E402
 
 # peak dense bf16 tensor throughput, TFLOPS (vendor data sheets, without sparsity)
 PEAK_BF16_TFLOPS = {

@@ -28,13 +28,13 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.batching import collate, encode, eval_batches, train_batches
-from bench.config import PROFILES, TrainSettings
-from bench.datasets.registry import build_registry, load_dataset_cached
-from bench.harness import Runtime, device_name
-from bench.models import Classifier
-from bench.registry import create_method
-from bench.training import Trainer, autocast_for
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, TrainSettings
+from bench.run.batching import collate, encode, eval_batches, train_batches
+from bench.run.datasets.registry import build_registry, load_dataset_cached
+from bench.run.harness import Runtime, device_name
+from bench.run.models import Classifier
+from bench.run.training import Trainer, autocast_for
 
 SETTINGS = {  # label: (precision, optimizer)
     "fp32": ("fp32", "adamw"),
@@ -95,7 +95,7 @@ def group_of(name: str) -> str:
 def denormal_figure(encoder, tokenizer, steps: int, device: torch.device) -> None:
     """AMPLIFY on short texts (amazon-cr), fp32, its own lambda stream: median time of the
     steps that mix with a tiny weight against the others, flush-to-zero off and on."""
-    from bench.streams import numpy_stream
+    from bench.core.streams import numpy_stream
 
     data = load_dataset_cached(build_registry().get("amazon-cr"))
     encoded = encode(data.train, tokenizer, PROFILES["quick-fp32"].max_length)

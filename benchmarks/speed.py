@@ -27,15 +27,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.batching import collate, encode, train_batches
-from bench.config import PROFILES, TrainSettings
-from bench.datasets.regimes import prepare
-from bench.datasets.registry import build_registry, load_dataset_cached
-from bench.harness import Runtime, device_name, predict, train_and_evaluate
-from bench.metrics import classification_metrics
-from bench.models import Classifier
-from bench.registry import create_method
-from bench.training import Trainer
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, TrainSettings
+from bench.run.batching import collate, encode, train_batches
+from bench.run.datasets.regimes import prepare
+from bench.run.datasets.registry import build_registry, load_dataset_cached
+from bench.run.harness import Runtime, device_name, predict, train_and_evaluate
+from bench.run.metrics import classification_metrics
+from bench.run.models import Classifier
+from bench.run.training import Trainer
 
 
 def sync(device: torch.device) -> None:
@@ -120,7 +120,7 @@ def overhead(s: Setup, steps: int) -> None:
 def epoch(s: Setup, settings: TrainSettings, fixed_length: int | None = None) -> dict:
     """Train one run as the harness does (optionally padding every batch to a fixed length)
     and return its train time and test accuracy."""
-    import bench.harness as harness_module
+    import bench.run.harness as harness_module
 
     original = harness_module.collate
 

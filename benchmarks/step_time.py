@@ -18,13 +18,13 @@ import time
 import numpy as np
 import torch
 
-from bench.batching import collate, encode, train_batches
-from bench.config import TrainSettings
-from bench.datasets.registry import build_registry, load_dataset_cached
-from bench.harness import Runtime, device_name
-from bench.models import Classifier
-from bench.registry import create_method, method_names
-from bench.training import Trainer
+from bench.api.registry import create_method, method_names
+from bench.core.config import TrainSettings
+from bench.run.batching import collate, encode, train_batches
+from bench.run.datasets.registry import build_registry, load_dataset_cached
+from bench.run.harness import Runtime, device_name
+from bench.run.models import Classifier
+from bench.run.training import Trainer
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import UserError
-from bench.method_api import MethodOptions, MixupMethod, Site, register
+from bench.api import MethodOptions, MixupMethod, Site, register
+from bench.core.errors import UserError
 
 
 @dataclass(frozen=True)

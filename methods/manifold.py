@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.method_api import MixupMethod, Site, register
+from bench.api import MixupMethod, Site, register
 
 
 @register

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.method_api import MixupMethod, Site, register
+from bench.api import MixupMethod, Site, register
 
 
 @dataclass(frozen=True)

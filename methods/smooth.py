@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import UserError
-from bench.method_api import MixupMethod, Site, StepOutput, register
+from bench.api import MixupMethod, Site, StepOutput, register
+from bench.core.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import UserError
-from bench.method_api import (
+from bench.api import (
     MixupMethod,
     Site,
     StepOutput,
@@ -50,6 +49,7 @@ from bench.method_api import (
     plain_step,
     register,
 )
+from bench.core.errors import UserError
 
 
 @dataclass(frozen=True)

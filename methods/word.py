@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from bench.method_api import MethodOptions, MixupMethod, Site, register
+from bench.api import MethodOptions, MixupMethod, Site, register
 
 
 @dataclass(frozen=True)

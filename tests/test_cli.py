@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
-from bench.registry import method_names
-from bench.store import load_record
+from bench.api.registry import method_names
+from bench.cli.cli import main
+from bench.core.store import load_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--datasets", "sst2"], "cannot be loaded here"),
         (["--epochs", "0"], "invalid training setting epochs=0"),
         (["--bogus"], "unrecognized arguments"),
-        (["--methods", "none", "--alpha", "0"], "--alpha 0.0: the Beta parameter must be > 0"),
+        (
+            ["--methods", "none", "--alpha", "0"],
+            "--alpha 0.0: the Beta parameter must be finite and > 0",
+        ),
         (["--methods", "none", "--alpha", "0.4"], "none of the chosen methods (none) draws"),
         (["--force", "--retry-failed"], "do not go together"),
         (["--model", "bert-bse"], "Did you mean 'bert-base'?"),
@@ -52,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ],
 )
 def test_bad_input_one_line_exit_2(argv, match, capsys, tmp_path, monkeypatch):
-    from bench.datasets import hub as datasets_hub
+    from bench.run.datasets import hub as datasets_hub
 
     monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
     code = main(["--datasets", "rt-polarity", *argv, "--results-dir", str(tmp_path / "r")])
@@ -286,7 +289,7 @@ def test_end_to_end_a_script_based_hub_dataset_loads_from_parquet_and_says_so(
     answers; the run finishes and its record names the revision."""
     import datasets
 
-    from bench.datasets import hub as datasets_hub
+    from bench.run.datasets import hub as datasets_hub
     from tests.test_data import REFUSAL, hub_fixture
 
     fixture = hub_fixture("text", "coarse_label", ("train", "test"), 6, size=120)

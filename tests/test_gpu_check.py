@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # the methods it finds, then run the GPU check as its command line would
 BARE_CHILD = (
     "import runpy, sys; sys.modules['datasets'] = None; "
-    "import bench.training, bench.models, bench.registry, bench.harness, bench.cli; "
-    "from bench.registry import method_names; print('core methods:', len(method_names())); "
+    "import bench.run.training, bench.run.models, bench.api.registry, bench.run.harness; "
+    "import bench.cli.cli; "
+    "from bench.api.registry import method_names; print('core methods:', len(method_names())); "
     "sys.argv = ['gpu_check.py', *sys.argv[1:]]; "
     "runpy.run_path('benchmarks/gpu_check.py', run_name='__main__')"
 )

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import TrainSettings
-from bench.harness import EpochSelector, train_and_evaluate
-from bench.method_api import StepOutput
-from bench.records import Scores
-from bench.registry import create_method
-from bench.training import Diverged, build_optimizer
+from bench.api.method_api import StepOutput
+from bench.api.registry import create_method
+from bench.core.config import TrainSettings
+from bench.core.records import Scores
+from bench.run.harness import EpochSelector, train_and_evaluate
+from bench.run.training import Diverged, build_optimizer
 from tests.conftest import separable_encoded, tiny_classifier
 
 SETTINGS = TrainSettings(epochs=4, batch_size=16, lr=2e-3, warmup_ratio=0.1)
@@ -115,12 +115,12 @@ def test_nan_loss_is_detected_within_the_step():
 def test_reduced_precision_is_wired_on_cpu(precision):
     settings = TrainSettings(epochs=1, batch_size=16, lr=2e-3, precision=precision)
     model = tiny_classifier(num_labels=2)
-    from bench.training import Trainer
+    from bench.run.training import Trainer
 
     trainer = Trainer(model, create_method("amplify"), settings, torch.device("cpu"), 10)
     assert trainer.scaler.is_enabled() == (precision == "fp16")  # a scaler for fp16 only
     enc = separable_encoded(16)
-    from bench.batching import collate
+    from bench.run.batching import collate
 
     batch, labels = collate(enc, np.arange(16), 0, torch.device("cpu"))
     out = trainer.step(batch, labels, np.random.default_rng(0))
@@ -145,8 +145,8 @@ class AutocastSpy:
     "precision,autocast", [("fp32", None), ("bf16", torch.bfloat16), ("fp16", torch.float16)]
 )
 def test_autocast_is_on_exactly_for_reduced_precision(precision, autocast):
-    from bench.batching import collate
-    from bench.training import Trainer
+    from bench.run.batching import collate
+    from bench.run.training import Trainer
 
     spy = AutocastSpy(create_method("none"))
     settings = TrainSettings(precision=precision)
@@ -167,7 +167,7 @@ def test_remote_code_is_off_unless_asked(monkeypatch):
 
     import transformers
 
-    from bench.models import ResolvedModel, load_backbone
+    from bench.run.models import ResolvedModel, load_backbone
 
     seen = []
 
@@ -188,7 +188,7 @@ def test_compile_leaves_mixing_points_eager_and_never_recompiles_for_new_mixes(f
     """--compile compiles only hook-free blocks, so mixing hooks that change every step
     neither recompile them nor get skipped: compiled and eager forwards agree, mixes
     included. A counting backend sees each block compiled once for a fixed shape."""
-    from bench.method_api import Site, mixed_step
+    from bench.api.method_api import Site, mixed_step
     from tests.conftest import toy_batch
 
     eager, compiled = tiny_classifier(family), tiny_classifier(family)

@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+from bench import SEAMS
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bench", "methods")
 
@@ -69,30 +71,77 @@ def test_the_checker_finds_a_planted_cycle():
 
 def test_no_import_cycles_in_bench_and_methods():
     graph = import_graph()
-    assert "bench.datasets.registry" in graph and graph["bench.harness"]
+    assert "bench.run.datasets.registry" in graph and graph["bench.run.harness"]
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
 
 
+def package_of(module: str) -> str | None:
+    """The seam package of a bench module (the longest SEAMS key it lies in), or None."""
+    inside = module.removeprefix("bench.")
+    matches = [p for p in SEAMS if inside == p or inside.startswith(p + ".")]
+    return max(matches, key=len) if matches else None
+
+
+def forbidden_edges(graph: dict[str, set[str]]) -> list[str]:
+    """Every import edge between bench packages that SEAMS does not allow."""
+    bad = []
+    for source, targets in graph.items():
+        if not source.startswith("bench."):
+            continue
+        here = package_of(source)
+        for target in targets:
+            there = package_of(target) if target.startswith("bench.") else None
+            if there is None or there == here:
+                continue
+            if here is None or there not in SEAMS[here]:
+                bad.append(f"{source} -> {target}")
+    return sorted(bad)
+
+
+def test_packages_respect_the_seams():
+    graph = import_graph()
+    packages = {m: package_of(m) for m in graph if m.startswith("bench.")}
+    assert set(packages.values()) - {None} == set(SEAMS)
+    assert [m for m, p in packages.items() if p is None] == ["bench.report"]  # folder of two
+    assert forbidden_edges(graph) == []
+
+
+def test_the_seam_check_finds_a_planted_forbidden_import():
+    graph = import_graph()
+    graph["bench.core.config"] = graph["bench.core.config"] | {"bench.run.models"}
+    graph["bench.report.analyse.stats"] = {"bench.report.render.figures"}
+    assert forbidden_edges(graph) == [
+        "bench.core.config -> bench.run.models",
+        "bench.report.analyse.stats -> bench.report.render.figures",
+    ]
+
+
+def test_bench_holds_folders_and_its_init_only():
+    top = sorted(p.name for p in (ROOT / "bench").iterdir() if p.name != "__pycache__")
+    assert [n for n in top if n.endswith(".py")] == ["__init__.py"]
+    assert sorted(n for n in top if n != "__init__.py") == sorted({p.split(".")[0] for p in SEAMS})
+
+
 def test_the_report_needs_no_method_registry():
     graph = import_graph()
-    seen, todo = set(), ["bench.report"]
+    seen, todo = set(), ["bench.report.render.report"]
     while todo:
         for nxt in graph[todo.pop()] - seen:
             seen.add(nxt)
             todo.append(nxt)
-    assert "bench.registry" not in seen and not any(m.startswith("methods") for m in seen)
+    assert "bench.api.registry" not in seen and not any(m.startswith("methods") for m in seen)
 
 
 def test_methods_sit_below_the_catalogue_that_finds_them():
-    """A method imports bench.method_api, never bench.registry, which imports `methods`
-    (and loads its modules): the arrow the importlib scan adds points down, not up."""
+    """A method imports bench.api, never bench.api.registry, which imports `methods` (and
+    loads its modules): the arrow the importlib scan adds points down, not up."""
     graph = import_graph()
     method_modules = [m for m in graph if m.startswith("methods.")]
-    assert method_modules and "methods" in graph["bench.registry"]
+    assert method_modules and "methods" in graph["bench.api.registry"]
     for module in method_modules:
-        assert "bench.registry" not in graph[module], module
-        assert "bench.method_api" in graph[module], module
+        assert "bench.api.registry" not in graph[module], module
+        assert "bench.api" in graph[module], module
 
 
 def test_the_repository_stands_on_its_own():
@@ -105,9 +154,31 @@ def test_the_repository_stands_on_its_own():
             assert "noqa: " + "PLC0415" not in text, f"{path}: noqa for a rule ruff does not select"
 
 
-def test_the_readme_layering_table_names_every_module():
+def test_the_readme_layering_table_is_the_folders_and_the_seams():
+    """Each row of the README's table: a package, what it may import (SEAMS), and its
+    modules, exactly as the folders hold them."""
     text = (ROOT / "README.md").read_text()
-    table = text.split("| layer | modules |", 1)[1].split("\n\n", 1)[0]
-    named = set(re.findall(r"`([\w/.]+)`", table))
-    modules = {path.stem for path in (ROOT / "bench").rglob("*.py") if path.stem != "__init__"}
-    assert modules - named == set()
+    table = text.split("| package | may import | modules |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1:4] for line in table.strip().splitlines()[1:]]
+    found = {}
+    for package, imports, modules in rows:
+        name = package.strip().strip("`").removeprefix("bench/").rstrip("/").replace("/", ".")
+        allowed = tuple(re.findall(r"`([\w/]+)`", imports))
+        found[name] = (
+            tuple(a.rstrip("/").replace("/", ".") for a in allowed),
+            set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", modules))),
+        )
+    folders = {
+        package: {
+            p.stem if p.suffix == ".py" else p.name
+            for p in (ROOT / "bench" / package.replace(".", "/")).iterdir()
+            if p.name not in ("__init__.py", "__pycache__")
+            and (p.suffix == ".py" or p.is_dir())
+            and not (p.is_dir() and package == "report")
+        }
+        for package in SEAMS
+    }
+    assert set(found) == set(SEAMS)
+    for package, (allowed, modules) in found.items():
+        assert allowed == SEAMS[package], package
+        assert modules == folders[package], package

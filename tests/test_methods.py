@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.config import TrainSettings
-from bench.errors import UserError
-from bench.harness import predict, train_and_evaluate
-from bench.method_api import MethodOptions, MixupMethod, Site, mix, mixed_loss, register
-from bench.registry import create_method, method_class, method_names
+from bench.api.method_api import MethodOptions, MixupMethod, Site, mix, mixed_loss, register
+from bench.api.registry import create_method, method_class, method_names
+from bench.core.config import TrainSettings
+from bench.core.errors import UserError
+from bench.run.harness import predict, train_and_evaluate
 from methods.tmix import scale_layers
 from tests.conftest import FAMILIES, separable_encoded, tiny_classifier, toy_batch
 
@@ -309,7 +309,7 @@ def test_default_lambda_distributions():
 def test_matched_lambda_options():
     """--lambda-mode matched: every lambda-drawing method gets Beta(alpha, alpha), one
     draw, the max trick (alpha from --alpha, else the default), whatever its defaults."""
-    from bench.planning import SweepRequest, method_options
+    from bench.sweep.planning import SweepRequest, method_options
 
     methods = [m for m in MIXING if method_class(m).draws_lambda]
     for alpha in (None, 0.4):
@@ -342,7 +342,7 @@ def test_every_family_exposes_every_mixing_point(family, kind):
     site = Site(kind, 2 if kind in ("layer", "attention") else 0)
     fired = []
     model.site_module(site).register_forward_hook(lambda m, i, o: fired.append(1))
-    from bench.method_api import mixed_step
+    from bench.api.method_api import mixed_step
 
     out = mixed_step(model, batch, labels, PERM, LAM, [site])
     assert fired == [1]
@@ -358,7 +358,7 @@ def test_distilbert_attention_point_is_the_sa_layer_norm():
 def test_unsupported_family_names_family_and_point():
     from transformers import AlbertConfig, AlbertModel
 
-    from bench.models import Classifier
+    from bench.run.models import Classifier
 
     encoder = AlbertModel(
         AlbertConfig(
@@ -494,7 +494,7 @@ def test_amplify_in_mpnet_mixes_what_feeds_the_feed_forward_block():
 def test_mpnet_base_without_its_wheels_names_the_set_up_step(tmp_path, monkeypatch):
     import importlib.metadata
 
-    from bench.models import resolve_model
+    from bench.run.models import resolve_model
 
     def missing(name):
         raise importlib.metadata.PackageNotFoundError(name)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics import classification_metrics, expected_calibration_error
+from bench.run.metrics import classification_metrics, expected_calibration_error
 
 
 def test_metrics_equal_hand_computed_values():

@@ -12,13 +12,13 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel
 
-from bench.config import PROFILES, RunSpec
-from bench.errors import UserError
-from bench.harness import head_pooling
-from bench.method_api import plain_step
-from bench.models import Classifier, ResolvedModel, load_backbone
-from bench.registry import create_method
-from bench.streams import numpy_stream
+from bench.api.method_api import plain_step
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, RunSpec
+from bench.core.errors import UserError
+from bench.core.streams import numpy_stream
+from bench.run.harness import head_pooling
+from bench.run.models import Classifier, ResolvedModel, load_backbone
 from tests.conftest import SMALL, tiny_classifier, toy_batch
 
 
@@ -138,7 +138,7 @@ def test_record_says_whether_pooler_weights_came_with_the_checkpoint(
 
 
 def test_protocol_settings_refuse_methods_they_do_not_apply_to(tmp_path, capsys):
-    from bench.cli import main
+    from bench.cli.cli import main
 
     for argv, match in [
         (["--methods", "none", "--label-partner", "independent"], "has no mixed-label loss"),
@@ -182,9 +182,9 @@ def protocol_records():
 
 
 def test_the_published_protocol_decomposes_amplifys_advantage(unrendered_figures):
-    from bench.analysis import records_frame
-    from bench.protocol import analyse_protocol, carried_by
-    from bench.study_report import analyse_studies
+    from bench.report.analyse.analysis import records_frame
+    from bench.report.analyse.protocol import analyse_protocol, carried_by
+    from bench.report.render.study_report import analyse_studies
 
     frame = records_frame(protocol_records())
     assert set(frame.study) == {"", "published-protocol"}
@@ -204,8 +204,8 @@ def test_the_published_protocol_decomposes_amplifys_advantage(unrendered_figures
 
 
 def test_the_published_protocol_study_plans_its_grid():
-    from bench.planning import study_requests
-    from bench.studies import get_study
+    from bench.core.studies import get_study
+    from bench.sweep.planning import study_requests
 
     study = get_study("published-protocol")
     assert study.runs == 490 and study.seeds == tuple(range(7))

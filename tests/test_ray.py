@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.ray_cluster import LocalRayCluster
+from bench.sweep.ray_cluster import LocalRayCluster
 from tests.test_executors import ROOT, TINY, records_by_spec, run_cli, same_numbers
 
 pytest.importorskip("ray", reason="Ray tests need the extra: pip install -e '.[ray]'")

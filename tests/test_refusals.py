@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from bench.cli import main
-from bench.config import PROFILES, RunSpec
-from bench.store import Store
+from bench.cli.cli import main
+from bench.core.config import PROFILES, RunSpec
+from bench.core.store import Store
 from tests.conftest import fake_record
 
 GOOD = ["text,label", '"good film",pos', '"bad film",neg', '"fine film",pos']
@@ -58,7 +58,7 @@ def test_values_that_diverge_or_mislead_later_are_refused_first(argv, match, tmp
 
 
 def test_symmetric_noise_just_below_the_majority_limit_is_accepted():
-    from bench.datasets.regimes import check_noise_below_majority
+    from bench.run.datasets.regimes import check_noise_below_majority
 
     class Data:
         name, num_labels = "toy", 4

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import PROFILES, REGIME_FIELDS, RunSpec, TrainSettings
-from bench.datasets.base import TextDataset, TextSplit
-from bench.datasets.regimes import corrupt_labels, held_out_classes, per_class_indices, prepare
-from bench.errors import UserError
-from bench.harness import train_and_evaluate
-from bench.metrics import ood_detection
-from bench.planning import SweepRequest
-from bench.registry import create_method
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, REGIME_FIELDS, RunSpec, TrainSettings
+from bench.core.errors import UserError
+from bench.run.datasets.base import TextDataset, TextSplit
+from bench.run.datasets.regimes import corrupt_labels, held_out_classes, per_class_indices, prepare
+from bench.run.harness import train_and_evaluate
+from bench.run.metrics import ood_detection
+from bench.sweep.planning import SweepRequest
 from tests.conftest import separable_encoded, tiny_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,7 +222,7 @@ def test_encoding_the_same_texts_keeps_each_splits_own_labels():
     """The tokenization cache is keyed by texts; noisy labels must not be served from it."""
     from transformers import BertTokenizerFast
 
-    from bench.batching import encode
+    from bench.run.batching import encode
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"]
     path = ROOT / ".pytest-vocab.txt"
@@ -242,7 +242,7 @@ def test_encoding_the_same_texts_keeps_each_splits_own_labels():
 
 
 def toy_encoded():
-    from bench.batching import Encoded
+    from bench.run.batching import Encoded
 
     rows = [[101, *range(10 + i, 30 + i), 102] for i in range(12)]  # [CLS] ... [SEP]
     return Encoded(rows, None, np.arange(12) % 2)
@@ -250,7 +250,7 @@ def toy_encoded():
 
 @pytest.mark.parametrize("rate", [0.1, 0.3, 0.5])
 def test_input_noise_replaces_exactly_the_share_and_never_special_tokens(rate):
-    from bench.input_noise import noisy_inputs
+    from bench.run.input_noise import noisy_inputs
 
     clean = toy_encoded()
     noisy, noise = noisy_inputs(clean, rate, {0, 101, 102}, 200)
@@ -268,7 +268,7 @@ def test_input_noise_replaces_exactly_the_share_and_never_special_tokens(rate):
 
 
 def test_input_noise_comes_from_the_data_seed():
-    from bench.input_noise import noisy_inputs
+    from bench.run.input_noise import noisy_inputs
 
     a, na = noisy_inputs(toy_encoded(), 0.3, {0, 101, 102}, 200)
     b, nb = noisy_inputs(toy_encoded(), 0.3, {0, 101, 102}, 200)
@@ -289,5 +289,5 @@ def test_input_noise_changes_the_hash_and_its_default_keeps_the_old_one():
 
 def test_a_split_left_empty_is_a_clear_error_not_an_index_error():
     empty_validation = dataclasses.replace(toy_dataset(), validation=split(0, 3, "val"))
-    with pytest.raises(UserError, match="'toy' has no validation examples.*validation 0"):
+    with pytest.raises(UserError, match="'toy' has fewer than 2 validation examples.*validation 0"):
         prepare(empty_validation, settings())

@@ -16,14 +16,14 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench import attempts
-from bench.cli import build_parser, main, reports_dir, request_from_args
-from bench.datasets.local import load_folder
-from bench.datasets.registry import build_registry
-from bench.errors import UserError
-from bench.planning import make_plan
-from bench.store import Store
-from bench.training import Diverged
+from bench.cli.cli import build_parser, main, reports_dir, request_from_args
+from bench.core.errors import UserError
+from bench.core.store import Store
+from bench.run.datasets.local import load_folder
+from bench.run.datasets.registry import build_registry
+from bench.run.training import Diverged
+from bench.sweep import attempts
+from bench.sweep.planning import make_plan
 from tests.conftest import fake_result, skip_figure_rendering
 
 ROOT = Path(__file__).resolve().parent.parent

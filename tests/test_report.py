@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.config import PROFILES, RunSpec
-from bench.report import write_report
-from bench.store import Store
+from bench.core.config import PROFILES, RunSpec
+from bench.core.store import Store
+from bench.report.render.report import write_report
 from tests.conftest import fake_record, fake_result
 
 N_TEST = 20
@@ -199,7 +199,7 @@ def test_ranks_friedman_and_the_critical_difference_figure(tmp_path):
 
 
 def test_degenerate_means_not_a_working_classifier_not_few_classes():
-    from bench.analysis import degenerate_run
+    from bench.report.analyse.analysis import degenerate_run
 
     # r52-like: 2 of 52 classes hold 69% of the test set, a long tail holds the rest
     label = np.concatenate([[0] * 420, [1] * 270, np.repeat(np.arange(2, 52), 6), [2] * 10])

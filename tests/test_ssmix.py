@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.errors import UserError
-from bench.method_api import input_saliency
-from bench.registry import create_method
+from bench.api.method_api import input_saliency
+from bench.api.registry import create_method
+from bench.core.errors import UserError
 from methods.ssmix import choose_spans, span_mix, window_size
 from tests.conftest import tiny_classifier, toy_batch
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.stats import (
+from bench.report.analyse.stats import (
     friedman_nemenyi,
     holm,
     paired_mde,
@@ -102,7 +102,7 @@ def test_stratified_bootstrap_covers_a_known_shift_and_is_reproducible():
 def test_power_matches_statsmodels_and_stays_defined_for_large_effects():
     from statsmodels.stats.power import TTestPower
 
-    from bench.stats import paired_power
+    from bench.report.analyse.stats import paired_power
 
     for effect, n in ((0.5, 10), (1.5, 6), (1.0, 3)):
         assert paired_power(effect, n) == pytest.approx(TTestPower().power(effect, n, 0.05))
@@ -121,7 +121,7 @@ def test_bonferroni_interval_of_the_aggregate_is_wider_and_from_the_same_replica
 
 
 def test_only_pairs_beyond_the_critical_difference_are_named():
-    from bench.findings import separated_pairs
+    from bench.report.render.findings import separated_pairs
 
     ranks = pd.Series({"a": 1.2, "b": 2.0, "c": 4.0})
     text = separated_pairs(ranks, critical_difference=2.5)
@@ -154,7 +154,7 @@ def test_probability_of_improvement_interval_resamples_each_methods_runs_indepen
 
 
 def test_hierarchical_bootstrap_adds_the_test_examples_variance():
-    from bench.sampling import hierarchical_interval
+    from bench.report.analyse.sampling import hierarchical_interval
 
     rng = np.random.default_rng(0)
     # three seeds whose mean difference is exactly 0.1 (10 points): seeds alone vary nothing

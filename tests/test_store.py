@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.analysis import profile_name
-from bench.config import PROFILES, RunSpec
-from bench.datasets.registry import build_registry
-from bench.planning import SweepRequest, make_plan
-from bench.records import SCHEMA_VERSION, RunRecord, RunStatus
-from bench.registry import create_method
-from bench.store import Store, read_record
+from bench.api.registry import create_method
+from bench.core.config import PROFILES, RunSpec
+from bench.core.records import SCHEMA_VERSION, RunRecord, RunStatus
+from bench.core.store import Store, read_record
+from bench.report.analyse.analysis import profile_name
+from bench.run.datasets.registry import build_registry
+from bench.sweep.planning import SweepRequest, make_plan
 from tests.conftest import fake_record
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-import bench.harness as harness
-from bench.config import TrainSettings
-from bench.harness import train_and_evaluate
-from bench.registry import create_method
-from bench.streams import STREAMS, numpy_stream, torch_seed
+import bench.run.harness as harness
+from bench.api.registry import create_method
+from bench.core.config import TrainSettings
+from bench.core.streams import STREAMS, numpy_stream, torch_seed
+from bench.run.harness import train_and_evaluate
 from tests.conftest import separable_encoded, tiny_classifier
 
 SETTINGS = TrainSettings(epochs=3, batch_size=16, lr=2e-3, warmup_ratio=0.1)

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.config import PROFILES, RunSpec
-from bench.datasets.registry import build_registry
-from bench.planning import make_plan, merge_plans, study_requests
-from bench.records import Mixing, OODScores
-from bench.registry import method_names
-from bench.report import write_report
-from bench.store import Store
-from bench.studies import AMPLIFY_STRONG, STUDIES, study_of
+from bench.api.registry import method_names
+from bench.cli.cli import main
+from bench.core.config import PROFILES, RunSpec
+from bench.core.records import Mixing, OODScores
+from bench.core.store import Store
+from bench.core.studies import AMPLIFY_STRONG, STUDIES, study_of
+from bench.report.render.report import write_report
+from bench.run.datasets.registry import build_registry
+from bench.sweep.planning import make_plan, merge_plans, study_requests
 from tests.conftest import fake_record, fake_result, skip_figure_rendering
 
 

