@@ -54,6 +54,23 @@ def frame(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def agreement_row(dataset, method, means, ref, fast, both, args) -> list[str]:
+    """One cell's row: accuracy, each setting's difference to none with its interval,
+    whether each lies inside the other's, paired sd, MDE and seeds."""
+    return [
+        dataset,
+        method,
+        f"{means[args.reference]:.2f}",
+        f"{means[args.fast]:.2f}",
+        f"{ref.mean:+.2f} [{ref.low:+.2f}, {ref.high:+.2f}]",
+        f"{fast.mean:+.2f} [{fast.low:+.2f}, {fast.high:+.2f}]",
+        "yes" if both else "no",
+        f"{ref.sd:.2f} / {fast.sd:.2f}",
+        f"{paired_mde(ref.sd, ref.n):.2f} / {paired_mde(fast.sd, fast.n):.2f}",
+        f"{ref.n} / {fast.n}",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
@@ -79,20 +96,7 @@ def main() -> None:
             both = ref.low <= fast.mean <= ref.high and fast.low <= ref.mean <= fast.high
             inside.append(both)
             means = {s: cell[(s, method)].mean() for s in (args.reference, args.fast)}
-            table.append(
-                [
-                    dataset,
-                    method,
-                    f"{means[args.reference]:.2f}",
-                    f"{means[args.fast]:.2f}",
-                    f"{ref.mean:+.2f} [{ref.low:+.2f}, {ref.high:+.2f}]",
-                    f"{fast.mean:+.2f} [{fast.low:+.2f}, {fast.high:+.2f}]",
-                    "yes" if both else "no",
-                    f"{ref.sd:.2f} / {fast.sd:.2f}",
-                    f"{paired_mde(ref.sd, ref.n):.2f} / {paired_mde(fast.sd, fast.n):.2f}",
-                    f"{ref.n} / {fast.n}",
-                ]
-            )
+            table.append(agreement_row(dataset, method, means, ref, fast, both, args))
     headers = [
         "dataset",
         "method",

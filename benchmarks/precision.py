@@ -22,6 +22,8 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -124,15 +126,31 @@ def denormal_figure(encoder, tokenizer, steps: int, device: torch.device) -> Non
     torch.set_flush_denormal(False)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--figures", nargs="+", default=["matmul", "steps", "eval", "profile"])
-    parser.add_argument("--dataset", default="rt-polarity")
-    parser.add_argument("--methods", nargs="+", default=["none", "amplify"])
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
-    parser.add_argument("--warmup", type=int, default=3)
-    args = parser.parse_args()
+@dataclass
+class Context:
+    """What every figure of this benchmark measures on: the packaged model, one dataset's
+    batches at the quick profile's shapes, and the device."""
 
+    args: argparse.Namespace
+    encoder: Any
+    tokenizer: Any
+    data: Any
+    batches: list
+    device: torch.device
+    pad_id: int
+    peaks: dict
+
+    def trainer(self, label: str, method: str) -> Trainer:
+        precision, optimizer = SETTINGS[label]
+        settings = TrainSettings(
+            batch_size=PROFILES["quick"].batch_size, precision=precision, optimizer=optimizer
+        )
+        torch.manual_seed(0)
+        model = Classifier(copy.deepcopy(self.encoder), self.data.num_labels).train()
+        return Trainer(model, create_method(method), settings, self.device, 10_000)
+
+
+def context(args: argparse.Namespace) -> Context:
     quick = PROFILES["quick"]
     runtime = Runtime(device="cpu", progress=False)
     device = runtime.torch_device()
@@ -145,103 +163,115 @@ def main() -> None:
         collate(encoded, next(order), pad_id, device) for _ in range(args.warmup + args.steps)
     ]
     emit("machine", device=device_name(device), threads=torch.get_num_threads())
-
     peaks = matmul_peak() if "matmul" in args.figures else {}
+    return Context(args, encoder, tokenizer, data, batches, device, pad_id, peaks)
 
-    def trainer(label: str, method: str) -> Trainer:
-        precision, optimizer = SETTINGS[label]
-        settings = TrainSettings(
-            batch_size=quick.batch_size, precision=precision, optimizer=optimizer
-        )
-        torch.manual_seed(0)
-        model = Classifier(copy.deepcopy(encoder), data.num_labels).train()
-        return Trainer(model, create_method(method), settings, device, 10_000)
 
-    if "steps" in args.figures:
-        batch, labels = batches[0]
-        with FlopCounterMode(display=False) as counter:
-            trainer("fp32", "none").step(batch, labels, np.random.default_rng(0))
-        step_flops = counter.get_total_flops()
-        for method in args.methods:
-            trainers = {label: trainer(label, method) for label in SETTINGS}
-            times: dict[str, list[float]] = defaultdict(list)
-            for round_index, (batch, labels) in enumerate(batches):
-                labels_in_order = (
-                    list(SETTINGS)[round_index % 4 :] + list(SETTINGS)[: round_index % 4]
-                )
-                for label in labels_in_order:
-                    start = time.perf_counter()
-                    trainers[label].step(batch, labels, np.random.default_rng(round_index))
-                    if round_index >= args.warmup:
-                        times[label].append(time.perf_counter() - start)
-            base = statistics.median(times["fp32"])
-            for label in SETTINGS:
-                median = statistics.median(times[label])
-                peak = peaks.get(
-                    SETTINGS[label][0].replace("fp32", "float32").replace("bf16", "bfloat16")
-                )
-                emit(
-                    "step",
-                    method=method,
-                    setting=label,
-                    median_step_seconds=round(median, 4),
-                    speedup_vs_fp32=round(base / median, 2),
-                    step_gflop=round(step_flops / 1e9, 2),
-                    share_of_matmul_peak=round(step_flops / median / 1e9 / peak, 3)
-                    if peak
-                    else None,
-                )
+def interleaved_times(ctx: Context, method: str) -> dict[str, list[float]]:
+    """Step times of every setting, the settings' order rotated each round."""
+    trainers = {label: ctx.trainer(label, method) for label in SETTINGS}
+    times: dict[str, list[float]] = defaultdict(list)
+    for round_index, (batch, labels) in enumerate(ctx.batches):
+        shift = round_index % len(SETTINGS)
+        for label in list(SETTINGS)[shift:] + list(SETTINGS)[:shift]:
+            start = time.perf_counter()
+            trainers[label].step(batch, labels, np.random.default_rng(round_index))
+            if round_index >= ctx.args.warmup:
+                times[label].append(time.perf_counter() - start)
+    return times
 
-    if "eval" in args.figures:
-        test = encode(data.test, tokenizer, quick.max_length)
-        model = Classifier(copy.deepcopy(encoder), data.num_labels).eval()
-        results = {}
-        for precision in ("fp32", "bf16"):
-            settings = TrainSettings(precision=precision)
 
-            @torch.inference_mode()
-            def evaluate(settings: TrainSettings = settings) -> None:
-                for index in eval_batches(test, quick.eval_batch_size):
-                    batch, _ = collate(test, index, pad_id, device)
-                    with autocast_for(settings, device):
-                        model(**batch)
-
-            results[precision] = timed(evaluate, 2)
-        emit(
-            "eval",
-            examples=len(test),
-            fp32_seconds=round(results["fp32"], 2),
-            bf16_seconds=round(results["bf16"], 2),
-            speedup=round(results["fp32"] / results["bf16"], 2),
-        )
-
-    if "denormal" in args.figures:
-        denormal_figure(encoder, tokenizer, args.steps + args.warmup, device)
-
-    if "profile" in args.figures:
-        for label in ("fp32+fused", "bf16+fused", "fp32", "bf16"):
-            run = trainer(label, "amplify")
-            for batch, labels in batches[: args.warmup]:
-                run.step(batch, labels, np.random.default_rng(0))
-            with profile(activities=[ProfilerActivity.CPU]) as prof:
-                for batch, labels in batches[args.warmup :]:
-                    run.step(batch, labels, np.random.default_rng(0))
-            by_group: dict[str, float] = defaultdict(float)
-            for event in prof.key_averages():
-                by_group[group_of(event.key)] += event.self_cpu_time_total
-            total = sum(by_group.values())
-            emit(
-                "profile",
-                setting=label,
-                method="amplify",
-                steps=len(batches) - args.warmup,
-                share={
-                    g: round(t / total, 3) for g, t in sorted(by_group.items(), key=lambda x: -x[1])
-                },
-                ms_per_step={
-                    g: round(t / 1e3 / (len(batches) - args.warmup), 1) for g, t in by_group.items()
-                },
+def step_figures(ctx: Context) -> None:
+    batch, labels = ctx.batches[0]
+    with FlopCounterMode(display=False) as counter:
+        ctx.trainer("fp32", "none").step(batch, labels, np.random.default_rng(0))
+    step_flops = counter.get_total_flops()
+    for method in ctx.args.methods:
+        times = interleaved_times(ctx, method)
+        base = statistics.median(times["fp32"])
+        for label in SETTINGS:
+            median = statistics.median(times[label])
+            peak = ctx.peaks.get(
+                SETTINGS[label][0].replace("fp32", "float32").replace("bf16", "bfloat16")
             )
+            emit(
+                "step",
+                method=method,
+                setting=label,
+                median_step_seconds=round(median, 4),
+                speedup_vs_fp32=round(base / median, 2),
+                step_gflop=round(step_flops / 1e9, 2),
+                share_of_matmul_peak=round(step_flops / median / 1e9 / peak, 3) if peak else None,
+            )
+
+
+def eval_figure(ctx: Context) -> None:
+    quick = PROFILES["quick"]
+    test = encode(ctx.data.test, ctx.tokenizer, quick.max_length)
+    model = Classifier(copy.deepcopy(ctx.encoder), ctx.data.num_labels).eval()
+    results = {}
+    for precision in ("fp32", "bf16"):
+        settings = TrainSettings(precision=precision)
+
+        @torch.inference_mode()
+        def evaluate(settings: TrainSettings = settings) -> None:
+            for index in eval_batches(test, quick.eval_batch_size):
+                batch, _ = collate(test, index, ctx.pad_id, ctx.device)
+                with autocast_for(settings, ctx.device):
+                    model(**batch)
+
+        results[precision] = timed(evaluate, 2)
+    emit(
+        "eval",
+        examples=len(test),
+        fp32_seconds=round(results["fp32"], 2),
+        bf16_seconds=round(results["bf16"], 2),
+        speedup=round(results["fp32"] / results["bf16"], 2),
+    )
+
+
+def profile_figure(ctx: Context) -> None:
+    warmup, steps = ctx.args.warmup, len(ctx.batches) - ctx.args.warmup
+    for label in ("fp32+fused", "bf16+fused", "fp32", "bf16"):
+        run = ctx.trainer(label, "amplify")
+        for batch, labels in ctx.batches[:warmup]:
+            run.step(batch, labels, np.random.default_rng(0))
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for batch, labels in ctx.batches[warmup:]:
+                run.step(batch, labels, np.random.default_rng(0))
+        by_group: dict[str, float] = defaultdict(float)
+        for event in prof.key_averages():
+            by_group[group_of(event.key)] += event.self_cpu_time_total
+        total = sum(by_group.values())
+        emit(
+            "profile",
+            setting=label,
+            method="amplify",
+            steps=steps,
+            share={
+                g: round(t / total, 3) for g, t in sorted(by_group.items(), key=lambda x: -x[1])
+            },
+            ms_per_step={g: round(t / 1e3 / steps, 1) for g, t in by_group.items()},
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--figures", nargs="+", default=["matmul", "steps", "eval", "profile"])
+    parser.add_argument("--dataset", default="rt-polarity")
+    parser.add_argument("--methods", nargs="+", default=["none", "amplify"])
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    ctx = context(args)
+    if "steps" in args.figures:
+        step_figures(ctx)
+    if "eval" in args.figures:
+        eval_figure(ctx)
+    if "denormal" in args.figures:
+        denormal_figure(ctx.encoder, ctx.tokenizer, args.steps + args.warmup, ctx.device)
+    if "profile" in args.figures:
+        profile_figure(ctx)
 
 
 if __name__ == "__main__":

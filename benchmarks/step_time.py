@@ -27,6 +27,28 @@ from bench.run.models import Classifier
 from bench.run.training import Trainer
 
 
+def interleaved_times(
+    trainers: dict[str, Trainer], batches: list, warmup: int, device: torch.device
+) -> dict[str, list[float]]:
+    """Each method's step times over the same batches, the methods' order rotated every
+    round (so drift lands on every method alike); the first `warmup` rounds untimed."""
+    names = list(trainers)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_index, (batch, labels) in enumerate(batches):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            step_rng = np.random.default_rng(round_index)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            trainers[name].step(batch, labels, step_rng)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if round_index >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="minilm-l6")
@@ -56,22 +78,7 @@ def main() -> None:
     for name in args.methods:
         model = Classifier(copy.deepcopy(encoder), data.num_labels).to(device).train()
         trainers[name] = Trainer(model, create_method(name), settings, device, 10_000)
-    times: dict[str, list[float]] = {name: [] for name in args.methods}
-    for round_index, (batch, labels) in enumerate(batches):
-        order = (
-            args.methods[round_index % len(args.methods) :]
-            + args.methods[: round_index % len(args.methods)]
-        )
-        for name in order:
-            step_rng = np.random.default_rng(round_index)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            trainers[name].step(batch, labels, step_rng)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            if round_index >= args.warmup:
-                times[name].append(time.perf_counter() - start)
+    times = interleaved_times(trainers, batches, args.warmup, device)
     base = statistics.median(times["none"]) if "none" in times else None
     for name in args.methods:
         median = statistics.median(times[name])

@@ -182,3 +182,14 @@ def test_the_readme_layering_table_is_the_folders_and_the_seams():
     for package, (allowed, modules) in found.items():
         assert allowed == SEAMS[package], package
         assert modules == folders[package], package
+
+
+def test_no_function_over_60_lines():
+    long = []
+    for folder in ("bench", "methods", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if node.end_lineno - node.lineno + 1 > 60:
+                        long.append(f"{path.relative_to(ROOT)}:{node.name}")
+    assert long == []

@@ -15,8 +15,8 @@ from bench.api.registry import method_names
 from bench.cli.cli import main
 from bench.core.config import PROFILES, RunSpec
 from bench.core.records import Mixing, OODScores
-from bench.core.store import Store
-from bench.core.studies import AMPLIFY_STRONG, STUDIES, study_of
+from bench.core.store import Store, load_record
+from bench.core.studies import AMPLIFY_STRONG, STUDIES
 from bench.report.render.report import write_report
 from bench.run.datasets.registry import build_registry
 from bench.sweep.planning import make_plan, merge_plans, study_requests
@@ -34,7 +34,8 @@ def test_study_grid_is_valid_and_expands_to_its_runs(name, tmp_path):
     )
     assert len(plan.todo) == study.runs and not plan.done
     assert len({spec.hash for spec in plan.todo}) == study.runs
-    assert {study_of(spec) for spec in plan.todo} == {name}  # every run is the study's
+    assert {spec.study for spec in plan.todo} == {name}  # every run knows its study
+    assert all(spec.condition for spec in plan.todo)
     seeds = [spec.seed for spec in plan.todo]
     assert seeds == sorted(seeds)  # seed-major: a stopped study leaves whole seeds
 
@@ -63,9 +64,20 @@ def test_list_shows_the_studies(capsys):
 # ---------------------------------------------------------------- report sections
 
 
+REGIME_STUDY = {
+    "label_noise": "label-noise",
+    "per_class": "low-resource",
+    "ood_classes": "ood",
+    "input_noise": "input-noise",
+}
+
+
 def spec(method, seed, **regime):
+    """A run of the regime's study (or of the main tables, without a regime), as --study
+    would have named it."""
     settings = dataclasses.replace(PROFILES["smoke"], **regime)
-    return RunSpec(method, "ds", "minilm-l6", seed, settings)
+    study = next((REGIME_STUDY[k] for k in regime if k in REGIME_STUDY), "")
+    return RunSpec(method, "ds", "minilm-l6", seed, settings, study=study)
 
 
 def result(accuracy, auroc=None):
@@ -211,9 +223,9 @@ def test_a_study_is_one_entry_no_other_module_names_one():
 # ---------------------------------------------------------------- studies without a marker
 
 
-def quick_spec(method, seed, model="minilm-l6", options=(), **changes):
+def quick_spec(method, seed, model="minilm-l6", options=(), study="", **changes):
     settings = dataclasses.replace(PROFILES["quick"], **changes)
-    return RunSpec(method, "ds", model, seed, settings, tuple(sorted(options)))
+    return RunSpec(method, "ds", model, seed, settings, tuple(sorted(options)), study=study)
 
 
 @pytest.fixture(scope="module")
@@ -225,11 +237,15 @@ def ladder_report(tmp_path_factory) -> tuple[Path, str]:
     runs = {
         quick_spec("none", 0): [0.8, 0.7, 0.75],
         quick_spec("amplify", 0): [0.8, 0.72, 0.75],
-        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items()): [0.85, 0.8, 0.8],
-        quick_spec("none", 0, epochs=10): [0.6, 0.6, 0.65],
-        quick_spec("word", 0, epochs=10): [0.7, 0.7, 0.75],
-        quick_spec("none", 0, model="mpnet-base"): [0.9, 0.9, 0.9],
-        quick_spec("word", 0, model="mpnet-base"): [0.9, 0.95, 0.9],
+        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items(), study="strength"): [
+            0.85,
+            0.8,
+            0.8,
+        ],
+        quick_spec("none", 0, epochs=10, study="schedule"): [0.6, 0.6, 0.65],
+        quick_spec("word", 0, epochs=10, study="schedule"): [0.7, 0.7, 0.75],
+        quick_spec("none", 0, model="mpnet-base", study="base-model"): [0.9, 0.9, 0.9],
+        quick_spec("word", 0, model="mpnet-base", study="base-model"): [0.9, 0.95, 0.9],
     }
     for first, values in runs.items():
         for seed, a in enumerate(values):
@@ -241,7 +257,21 @@ def ladder_report(tmp_path_factory) -> tuple[Path, str]:
         return out, write_report(store, out).read_text()
 
 
-def test_each_marker_less_study_takes_exactly_its_runs():
+def migration():
+    """scripts/migrate_study_names.py as a module (it holds the old membership test)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "migrate_study_names.py"
+    spec = importlib.util.spec_from_file_location("migrate_study_names", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_gave_each_marker_less_study_exactly_its_runs():
+    def study_of(spec):
+        return "+".join(s.name for s in STUDIES.values() if migration().member(s, spec))
+
     assert study_of(quick_spec("none", 0)) == ""  # the reference
     assert study_of(quick_spec("amplify", 0, options=AMPLIFY_STRONG.items())) == "strength"
     assert study_of(quick_spec("amplify", 0, options=[("alpha", 0.5)])) == ""
@@ -250,6 +280,22 @@ def test_each_marker_less_study_takes_exactly_its_runs():
     assert study_of(quick_spec("none", 0, train_size=2048)) == "data-size"
     assert study_of(quick_spec("none", 0, model="mpnet-base")) == "base-model"
     assert study_of(quick_spec("none", 0, model="mpnet-base", epochs=10)) == ""
+
+
+def test_committed_study_records_keep_their_study_when_a_profile_changes(monkeypatch):
+    """A run knows its study: the report reads it from the record, so a later change to
+    the quick profile cannot detach the committed records from their studies."""
+    from bench.core import config
+    from bench.report.analyse.analysis import records_frame
+
+    root = Path(__file__).resolve().parent.parent / "results"
+    paths = sorted((root / "runs" / "r8" / "none").glob("seed0-*.json"))
+    before = records_frame([load_record(p) for p in paths])
+    changed = dataclasses.replace(config.PROFILES["quick"], epochs=4, lr=2e-4)
+    monkeypatch.setitem(config.PROFILES, "quick", changed)
+    after = records_frame([load_record(p) for p in paths])
+    assert {"schedule", "data-size"} <= set(before.study)  # the studies without a marker
+    assert before.study.tolist() == after.study.tolist()
 
 
 def test_marker_less_studies_are_kept_out_of_the_main_tables(ladder_report):
@@ -302,10 +348,14 @@ def test_the_claims_are_judged_in_each_regime_study_and_each_remade_method(
         quick_spec("none", 0): [0.70, 0.70, 0.70],
         quick_spec("word", 0): [0.70, 0.72, 0.71],
         quick_spec("amplify", 0): [0.70, 0.71, 0.71],
-        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items()): [0.60, 0.65, 0.61],
-        quick_spec("none", 0, epochs=10): [0.80, 0.80, 0.80],
-        quick_spec("word", 0, epochs=10): [0.80, 0.82, 0.80],
-        quick_spec("amplify", 0, epochs=10): [0.85, 0.865, 0.85],
+        quick_spec("amplify", 0, options=AMPLIFY_STRONG.items(), study="strength"): [
+            0.60,
+            0.65,
+            0.61,
+        ],
+        quick_spec("none", 0, epochs=10, study="schedule"): [0.80, 0.80, 0.80],
+        quick_spec("word", 0, epochs=10, study="schedule"): [0.80, 0.82, 0.80],
+        quick_spec("amplify", 0, epochs=10, study="schedule"): [0.85, 0.865, 0.85],
     }
     for first, values in runs.items():
         for seed, a in enumerate(values):

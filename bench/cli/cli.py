@@ -11,11 +11,10 @@ import time
 import typing
 from pathlib import Path
 
-import torch
-
 from bench.cli.listing import print_list, print_plan, summary_table
 from bench.core.config import PROFILES, RunSpec, TrainSettings, choices, flagged_settings
 from bench.core.errors import UserError
+from bench.core.precision import Precision
 from bench.core.records import RunStatus
 from bench.core.store import Store
 from bench.core.studies import STUDIES, get_study
@@ -24,10 +23,9 @@ from bench.run import harness
 from bench.run.datasets.regimes import held_out_classes, prepare
 from bench.run.datasets.registry import DatasetRegistry, build_registry, load_dataset_cached
 from bench.run.models import DEFAULT_MODEL, MODEL_ALIASES
-from bench.run.training import cpu_bf16_fast
 from bench.sweep.attempts import WorkerConfig
-from bench.sweep.executors import InProcessExecutor, Outcome
-from bench.sweep.local_pool import LocalPoolExecutor
+from bench.sweep.choice import EXECUTORS, ExecutorRequest
+from bench.sweep.executors import Outcome
 from bench.sweep.planning import (
     Plan,
     SweepRequest,
@@ -168,7 +166,7 @@ def add_execution(p: ArgumentParser) -> None:
     )
     p.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=tuple(EXECUTORS),
         default="local",
         help="where runs execute: local (this machine) or ray (a Ray cluster)",
     )
@@ -368,17 +366,10 @@ SLOW_BF16_WARNING = (
 PROFILE_FOR_SLOW_BF16 = "quick-fp32"
 
 
-def bf16_fast(device) -> bool:
-    """Whether bf16 matmuls run natively on `device` (unknown counts as fast)."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    return cpu_bf16_fast() is not False
-
-
 def default_profile(device) -> str:
     """The default profile: `quick` (bf16) where the device runs bf16 natively, else
     `quick-fp32`, the same schedule in fp32; both have a committed reference."""
-    return "quick" if bf16_fast(device) else PROFILE_FOR_SLOW_BF16
+    return "quick" if Precision.BF16.fast_on(device) else PROFILE_FOR_SLOW_BF16
 
 
 def say_profile(args: argparse.Namespace, plan: Plan, device) -> None:
@@ -391,7 +382,8 @@ def say_profile(args: argparse.Namespace, plan: Plan, device) -> None:
             "runs pair with the committed quick-fp32 reference",
             flush=True,
         )
-    if any(spec.settings.precision == "bf16" for spec in plan.todo) and not bf16_fast(device):
+    slow = {s.settings.precision for s in plan.todo if not s.settings.precision.fast_on(device)}
+    if slow:
         print(SLOW_BF16_WARNING, file=sys.stderr, flush=True)
 
 
@@ -494,8 +486,6 @@ def check_executor_args(args: argparse.Namespace) -> None:
 
 def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
     """The executor the flags ask for (the local pool and Ray start their workers here)."""
-    if args.executor == "local" and args.workers == 1:
-        return InProcessExecutor(runtime)
     config = WorkerConfig(
         device=args.device,
         threads=args.threads,
@@ -503,23 +493,8 @@ def make_executor(args: argparse.Namespace, runtime: harness.Runtime):
         data_dir=args.data_dir,
         compile=args.compile,
     )
-    if args.executor == "ray":
-        from bench.sweep.executor_ray import RayExecutor
-
-        executor = RayExecutor(config, args.ray_address)
-        print(executor.describe(), flush=True)
-        return executor
-    executor = LocalPoolExecutor(config, args.workers)
-    print(
-        f"local pool: {args.workers} worker process(es), "
-        + (
-            f"{executor.config.threads} thread(s) each"
-            if executor.config.threads
-            else "one GPU each"
-        ),
-        flush=True,
-    )
-    return executor
+    request = ExecutorRequest(runtime, config, args.workers, args.ray_address)
+    return EXECUTORS.lookup(args.executor)(request)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from bench.core.errors import Registry, UserError
+from bench.core.precision import Precision
 
 SPEC_VERSION = 2  # bump when the meaning of a spec field changes
 MIN_SPLIT_SIZE = 2  # the fewest examples a subsample size or a split may have
@@ -17,7 +19,6 @@ MIN_SPLIT_SIZE = 2  # the fewest examples a subsample size or a split may have
 
 
 Pooling = Literal["mean", "cls"]
-Precision = Literal["fp32", "bf16", "fp16"]
 Batching = Literal["random", "length-grouped"]
 Selection = Literal["best-val", "last"]
 NoiseKind = Literal["symmetric", "pair"]
@@ -38,11 +39,14 @@ def flag(default: Any, help: str, metavar: str | None = None) -> Any:
 def choices() -> dict[str, tuple[str, ...]]:
     """The allowed values of every Literal-typed setting."""
     hints = get_type_hints(TrainSettings)
-    return {
-        f.name: get_args(hints[f.name])
-        for f in dataclasses.fields(TrainSettings)
-        if get_origin(hints[f.name]) is Literal
-    }
+    out = {}
+    for f in dataclasses.fields(TrainSettings):
+        kind = hints[f.name]
+        if get_origin(kind) is Literal:
+            out[f.name] = get_args(kind)
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            out[f.name] = tuple(member.value for member in kind)
+    return out
 
 
 def flagged_settings() -> list[dataclasses.Field]:
@@ -77,7 +81,8 @@ class TrainSettings:
     pooling: Pooling = flag("mean", "pooling before the head: masked mean or the first token")
     dropout: float = 0.1
     precision: Precision = flag(
-        "fp32", "autocast precision (fp16 adds a gradient scaler; the quick profile: bf16)"
+        Precision.FP32,
+        "autocast precision (fp16 adds a gradient scaler; the quick profile: bf16)",
     )
     batching: Batching = flag(
         "random", "training batches: random, or sorted by length within shuffled buckets"
@@ -147,6 +152,8 @@ class TrainSettings:
         for size in ("train_size", "val_size", "test_size"):
             value = getattr(self, size)
             checks[size] = (value is None or value >= MIN_SPLIT_SIZE, f">= {MIN_SPLIT_SIZE}")
+        if self.precision in choices()["precision"]:  # the type, not the text
+            object.__setattr__(self, "precision", Precision(self.precision))
         for name, allowed in choices().items():
             if getattr(self, name) not in allowed:
                 raise UserError(
@@ -219,7 +226,7 @@ PROFILES: Registry[TrainSettings] = Registry(
             batch_size=16,
             test_size=2000,
             selection="last",
-            precision="bf16",
+            precision=Precision.BF16,
             optimizer="adamw-fused",
         ),
         # The same schedule in fp32 with the default AdamW: the quick profile until the bf16
@@ -263,6 +270,10 @@ class RunSpec:
     # the profile the request started from: a name for the report, not part of what the
     # spec is (left out of its hash and equality; settings say what ran)
     profile: str | None = field(default=None, compare=False)
+    # the named study that made the run and its condition, as `--study` set them; like
+    # the profile, a name for the report outside the hash ("": not a study's run)
+    study: str = field(default="", compare=False)
+    condition: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -306,6 +306,8 @@ class RunRecord:
             "spec_hash": self.spec_hash,
             "method_label": self.method_label,
             "profile": self.spec.profile,
+            "study": self.spec.study,
+            "condition": self.spec.condition,
             "status": self.status.value,
             "error": self.error,
             "traceback": self.traceback,
@@ -325,7 +327,12 @@ class RunRecord:
         if version == 1:
             data = _from_schema_1(data)
         try:
-            spec = dataclasses.replace(RunSpec.from_dict(data["spec"]), profile=data.get("profile"))
+            spec = dataclasses.replace(
+                RunSpec.from_dict(data["spec"]),
+                profile=data.get("profile"),
+                study=data.get("study") or "",
+                condition=data.get("condition") or "",
+            )
             if spec.version > SPEC_VERSION:
                 raise UnreadableRecord(
                     f"spec version {spec.version} is newer than this suite's {SPEC_VERSION}; "
@@ -356,6 +363,8 @@ class RunRecord:
         "spec_hash",
         "method_label",
         "profile",
+        "study",
+        "condition",
         "status",
         "error",
         "traceback",

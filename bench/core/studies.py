@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.core.config import RunSpec, profile_settings
+from bench.core.config import RunSpec
 from bench.core.errors import Registry
 
 CLEAN = "clean"  # the condition label of a study's reference cell (the main reference)
@@ -55,14 +55,14 @@ def _input_noise(spec: RunSpec) -> tuple[str, float, str]:
 
 def _epochs(spec: RunSpec) -> tuple[str, float, str]:
     epochs = spec.settings.epochs
-    if epochs == profile_settings(REFERENCE_PROFILE).epochs:
+    if not spec.study:  # the borrowed reference cell
         return CLEAN, float(epochs), ""
     return f"{epochs} epochs", float(epochs), ""
 
 
 def _train_size(spec: RunSpec) -> tuple[str, float, str]:
     size = spec.settings.train_size or 0
-    if size == profile_settings(REFERENCE_PROFILE).train_size:
+    if not spec.study:
         return CLEAN, float(size), ""
     return f"{size} examples", float(size), ""
 
@@ -106,10 +106,8 @@ class Study:
     methods: tuple[str, ...]
     datasets: tuple[str, ...]
     conditions: tuple[dict[str, Any], ...]
-    # what the report needs: the regime setting whose non-default value marks a record as
-    # this study's (None: the records of its exact conditions are), the settings its
-    # conditions vary, a condition's label, title and text
-    marker: str | None
+    # what the report needs: the settings its conditions vary, a condition's label (from
+    # the spec: a run knows its study), title and text
     varied: tuple[str, ...]
     label: Labeller
     title: str
@@ -151,7 +149,7 @@ class Study:
 
     @staticmethod
     def option_pairs(condition: dict[str, Any]) -> tuple[str, ...]:
-        """The method options a condition sets, as METHOD.KEY=VALUE (--opt)."""
+        """The method options a condition sets, as --opt would say them (for --list)."""
         return tuple(
             f"{method}.{key}={value}"
             for method, values in condition.get("options", {}).items()
@@ -171,26 +169,6 @@ class Study:
             texts.append(", ".join(parts))
         return texts
 
-    def member(self, spec: RunSpec) -> bool:
-        """Whether a run belongs to this study: its marker setting is set, or (no marker)
-        its model, settings and the condition's method options are one of the study's."""
-        if self.marker is not None:
-            return self.marker in spec.settings.regime()
-        if spec.model != self.model:
-            return False
-        options = dict(spec.method_options)
-        for condition in self.conditions:
-            wanted = condition.get("options", {})
-            if spec.method not in self.condition_methods(condition):
-                continue
-            if spec.settings != profile_settings(self.profile, **self.overrides(condition)):
-                continue
-            if not wanted:
-                return True
-            if spec.method in wanted and wanted[spec.method].items() <= options.items():
-                return True
-        return False
-
 
 STUDIES: Registry[Study] = Registry(
     "study",
@@ -208,7 +186,6 @@ STUDIES: Registry[Study] = Registry(
                     for rate in (0.2, 0.4)
                 ),
                 note="rate 0 is the main reference (same settings, clean labels)",
-                marker="label_noise",
                 varied=("label_noise", "noise_kind"),
                 label=_label_noise,
                 title="Label noise",
@@ -233,7 +210,6 @@ STUDIES: Registry[Study] = Registry(
                     {"per_class": 30, "epochs": 10},
                     {"per_class": 100, "epochs": 3},
                 ),
-                marker="per_class",
                 varied=("per_class", "epochs", "train_size"),
                 label=_per_class,
                 title="Low-resource budgets",
@@ -252,7 +228,6 @@ STUDIES: Registry[Study] = Registry(
                 seeds=(0, 1, 2, 3, 4),
                 profile="quick",
                 note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
-                marker="input_noise",
                 varied=("input_noise",),
                 label=_input_noise,
                 title="Input noise",
@@ -279,7 +254,6 @@ STUDIES: Registry[Study] = Registry(
                 profile=REFERENCE_PROFILE,
                 note="AMPLIFY's lambda as the other methods draw it, and stronger; none and "
                 "AMPLIFY as published are the main (bf16) reference; 98 runs",
-                marker=None,
                 varied=(),
                 label=_strength,
                 title="Mixing strength",
@@ -304,7 +278,6 @@ STUDIES: Registry[Study] = Registry(
                 profile=REFERENCE_PROFILE,
                 note="10 epochs instead of 3; the 3-epoch cell is the main (bf16) reference; "
                 "75 runs",
-                marker=None,
                 varied=("epochs",),
                 label=_epochs,
                 title="Longer training",
@@ -324,7 +297,6 @@ STUDIES: Registry[Study] = Registry(
                 profile=REFERENCE_PROFILE,
                 note="2048 training examples instead of 512 (3 epochs, 384 steps); the "
                 "512-example cell is the main (bf16) reference; 75 runs",
-                marker=None,
                 varied=("train_size",),
                 label=_train_size,
                 title="More training data",
@@ -345,7 +317,6 @@ STUDIES: Registry[Study] = Registry(
                 model="mpnet-base",
                 note="mpnet-base (all-mpnet-base-v2; `bash scripts/setup.sh --with mpnet-base`) "
                 "at the quick profile; 50 runs",
-                marker=None,
                 varied=(),
                 label=_base_model,
                 title="A base-size encoder",
@@ -373,7 +344,6 @@ STUDIES: Registry[Study] = Registry(
                 note="the authors' second label permutation and per-method heads, alone and "
                 "together; none, AMPLIFY and the suite's cell are the main (bf16) reference; "
                 "490 runs",
-                marker=None,
                 varied=("label_partner", "head"),
                 label=_protocol,
                 title="The published protocol",
@@ -398,7 +368,6 @@ STUDIES: Registry[Study] = Registry(
                 datasets=("20ng",),
                 conditions=({"ood_classes": 5},),
                 note="20ng with 5 of 20 classes held out (Kong et al. 2020: 20NG-15 / 20NG-5)",
-                marker="ood_classes",
                 varied=("ood_classes",),
                 label=_ood,
                 title="Out-of-distribution detection",
@@ -416,12 +385,6 @@ STUDIES: Registry[Study] = Registry(
 
 def get_study(name: str) -> Study:
     return STUDIES.lookup(name)
-
-
-def study_of(spec: RunSpec) -> str:
-    """'' for a run of the main tables; else the study (or studies, joined by '+') the run
-    belongs to."""
-    return "+".join(study.name for study in STUDIES.values() if study.member(spec))
 
 
 def find_study(name: str) -> Study | None:

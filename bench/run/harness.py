@@ -23,6 +23,7 @@ from bench.api.method_api import MixupMethod
 from bench.api.registry import create_method
 from bench.core.config import RunSpec, TrainSettings
 from bench.core.errors import UserError
+from bench.core.precision import cpu_bf16_fast
 from bench.core.records import (
     Cost,
     DataInfo,
@@ -45,7 +46,7 @@ from bench.run.input_noise import noisy_inputs
 from bench.run.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.run.metrics import classification_metrics, ood_detection
 from bench.run.models import Classifier, load_backbone, resolve_model
-from bench.run.training import Trainer, autocast_for, configure_cuda, cpu_bf16_fast
+from bench.run.training import Trainer, autocast_for, configure_cuda
 
 
 @dataclass

@@ -4,7 +4,6 @@ dataset library installed)."""
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 
 import numpy as np
@@ -13,6 +12,7 @@ from torch import nn
 
 from bench.api.method_api import MixupMethod, StepOutput
 from bench.core.config import TrainSettings
+from bench.core.precision import Precision
 from bench.run.measure import SavedActivations
 
 
@@ -23,41 +23,15 @@ class Diverged(RuntimeError):
 def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
     """fp32 on GPUs with TF32 tensor cores (Ampere and newer) uses them for matmuls and
     convolutions; that is PyTorch's 'high' float32 matmul precision."""
-    if device.type == "cuda" and settings.precision == "fp32":
+    if device.type == "cuda" and settings.precision is Precision.FP32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
 
-BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; Arm BF16
-# "0" or "1" overrides the flag check: "0" with ONEDNN_MAX_CPU_ISA=AVX2 and
-# ATEN_CPU_CAPABILITY=avx2 makes a bf16 CPU act, for the suite and torch, like one without
-BF16_OVERRIDE_ENV = "MIXUP_BENCH_CPU_BF16"
-
-
-def cpu_bf16_fast() -> bool | None:
-    """Whether this CPU has bf16 matrix instructions (AVX-512 BF16, AMX or Arm BF16), read
-    from /proc/cpuinfo ($MIXUP_BENCH_CPU_BF16=0/1 overrides it); None where that cannot be
-    read. Without them, bf16 autocast on the CPU emulates the matmuls, slower than fp32."""
-    override = os.environ.get(BF16_OVERRIDE_ENV)
-    if override in ("0", "1"):
-        return override == "1"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            flags = {
-                flag
-                for line in handle
-                if line.lower().startswith(("flags", "features"))
-                for flag in line.split(":", 1)[1].split()
-            }
-    except OSError:
-        return None
-    return any(flag in flags for flag in BF16_CPU_FLAGS) if flags else None
-
-
 def autocast_for(settings: TrainSettings, device: torch.device):
-    if settings.precision == "fp32":
+    dtype = settings.precision.autocast_dtype
+    if dtype is None:
         return nullcontext()
-    dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
@@ -101,7 +75,7 @@ class Trainer:
     ) -> None:
         self.model, self.method, self.settings, self.device = model, method, settings, device
         self.optimizer, self.scheduler = build_optimizer(model, settings, total_steps)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision == "fp16")
+        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision.scaled)
         self.steps = 0
         self.saved_activation_bytes: int | None = None  # measured in the first step
 

@@ -21,7 +21,7 @@ from bench.core.config import PROFILE_SEEDS, RunSpec, TrainSettings, profile_set
 from bench.core.errors import UserError
 from bench.core.records import FAILED_STATUSES, RunStatus
 from bench.core.store import Store
-from bench.core.studies import Study
+from bench.core.studies import Study, get_study
 from bench.run.datasets.hub import LOCAL_COPY_HINT
 from bench.run.datasets.registry import DatasetRegistry
 from bench.run.models import Classifier, encoder_pooler
@@ -41,7 +41,10 @@ class SweepRequest:
     seeds: tuple[int, ...] = ()  # empty: the profile's
     profile: str = "quick"
     overrides: dict[str, Any] = field(default_factory=dict)  # TrainSettings fields
-    options: tuple[str, ...] = ()  # METHOD.KEY=VALUE
+    options: tuple[str, ...] = ()  # METHOD.KEY=VALUE, as the command line gives them
+    # typed method options, as a study's condition holds them: {method: {key: value}}
+    typed_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    study: str = ""  # the named study this request is a condition of ("": none)
     alpha: float | None = None
     lambda_mode: str = "default"  # or "matched"
     force: bool = False
@@ -138,6 +141,7 @@ def method_options(request: SweepRequest, methods: list[str]) -> dict[str, tuple
             if request.alpha is not None:
                 raw["alpha"] = request.alpha
         raw.update(raw_options.get(method, {}))
+        raw.update(request.typed_options.get(method, {}))
         out[method] = options_as_items(create_method(method, raw).options)
     if request.alpha is not None and not any(
         method_class(m).mixes and method_class(m).draws_lambda for m in methods
@@ -186,7 +190,11 @@ def make_plan(request: SweepRequest, dataset_registry: DatasetRegistry, store: S
                     settings,
                     options[method],
                     profile=request.profile,
+                    study=request.study,
                 )
+                if request.study:  # its condition, as the study labels it
+                    condition = get_study(request.study).label(spec)[0]
+                    spec = dataclasses.replace(spec, condition=condition)
                 status = store.status(spec)
                 if request.retry_failed:
                     redo = status in FAILED_STATUSES
@@ -259,7 +267,8 @@ def study_requests(study: Study, seeds: tuple[int, ...] = ()) -> list[SweepReque
             seeds=seeds or study.seeds,
             profile=study.profile,
             overrides=study.overrides(condition),
-            options=study.option_pairs(condition),
+            typed_options=condition.get("options", {}),
+            study=study.name,
         )
         for condition in study.conditions
     ]

@@ -15,7 +15,6 @@ from scipy.stats import binomtest
 
 from bench.core.config import METHOD_ORDER, PROFILES
 from bench.core.records import RunRecord, RunStatus
-from bench.core.studies import study_of
 from bench.report.analyse.sampling import sampling_widths
 from bench.report.analyse.stats import (
     ALPHA,
@@ -70,7 +69,7 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 sort_keys=True,
             ),
             "profile": profile_name(r),
-            "study": study_of(r.spec),
+            "study": r.spec.study,
             "record": r,
             **{name: getattr(r.spec.settings, name) for name in STUDY_COLUMNS},
         }

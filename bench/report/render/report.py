@@ -69,51 +69,18 @@ def write_report(store: Store, out_dir: Path) -> Path:
     ]
     if frame.empty:
         lines += ["No records yet.", ""]
-    main = frame[frame.study == ""] if not frame.empty else frame
-    blocks = (
-        [
-            (setting, model, part[part.model == model])
-            for setting, part in main.groupby("setting", sort=False)
-            for model in dict.fromkeys(part.model)
-        ]
-        if not main.empty
-        else []
-    )
-    if not frame.empty and ok_runs(frame).empty:
+    elif ok_runs(frame).empty:
         lines += [
             f"No successful run yet: all {len(frame)} record(s) ended failed, diverged or out "
             "of memory; their errors are listed below.",
             "",
         ]
+    blocks = main_blocks(frame)
     # a block with no successful run has nothing to analyse: it lists its failures only
-    analysed = [
-        (block, analyse_block(block) if not ok_runs(block).empty else None)
-        for _, _, block in blocks
-    ]
+    analysed = [(b, analyse_block(b) if not ok_runs(b).empty else None) for b in blocks]
     studies = analyse_studies(frame) if not frame.empty else []
-    named = [(regime_name(block), a) for block, a in analysed if a is not None]
-    first = primary(named)
-    if first is not None:
-        analysed_studies = [a for _, a in studies]
-        protocol = published_protocol(analysed_studies)
-        claims = tested_claims(named, analysed_studies)
-        if protocol is not None:
-            claims.append(protocol[0].claim)
-        effects = regime_effects(named, analysed_studies)
-        lines += summary_lines(*first, claims, effects)
-        if protocol is not None:
-            lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
-        lines += claims_section(claims, named, analysed_studies, effects, out_dir)
-        if protocol is not None:
-            lines += protocol_section(*protocol, out_dir)
-        lines += head_to_head_section(*first, out_dir)
-    suffixes: list[str] = []
-    for index, (block, analysis) in enumerate(analysed):
-        # files of a block are named by its profile and model (stable as blocks are added)
-        name = f"-{'+'.join(sorted(set(block.profile)))}-{block.model.iloc[0]}".replace("/", "_")
-        suffix = "" if len(blocks) == 1 else name if name not in suffixes else f"{name}-{index}"
-        suffixes.append(suffix)
-        lines += render_block(block, analysis, out_dir, suffix)
+    lines += answer_sections(analysed, [a for _, a in studies], out_dir)
+    lines += block_sections(analysed, out_dir)
     lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
     if skipped:
@@ -129,6 +96,58 @@ def write_report(store: Store, out_dir: Path) -> Path:
     lines[4:4] = [contents(lines), ""]  # after the title and the generated-by line
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     return out_dir / "REPORT.md"
+
+
+def main_blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """The runs of the main tables (no study), one block per setting and model."""
+    main = frame[frame.study == ""] if not frame.empty else frame
+    if main.empty:
+        return []
+    return [
+        part[part.model == model]
+        for _, part in main.groupby("setting", sort=False)
+        for model in dict.fromkeys(part.model)
+    ]
+
+
+def answer_sections(
+    analysed: list[tuple[pd.DataFrame, BlockAnalysis | None]],
+    studies: list[StudyAnalysis],
+    out_dir: Path,
+) -> list[str]:
+    """The first screen: the Summary, the claims (with P), the published protocol and the
+    head-to-head, from the primary block and every regime."""
+    named = [(regime_name(block), a) for block, a in analysed if a is not None]
+    first = primary(named)
+    if first is None:
+        return []
+    protocol = published_protocol(studies)
+    claims = tested_claims(named, studies)
+    if protocol is not None:
+        claims.append(protocol[0].claim)
+    effects = regime_effects(named, studies)
+    lines = summary_lines(*first, claims, effects)
+    if protocol is not None:
+        lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
+    lines += claims_section(claims, named, studies, effects, out_dir)
+    if protocol is not None:
+        lines += protocol_section(*protocol, out_dir)
+    return lines + head_to_head_section(*first, out_dir)
+
+
+def block_sections(
+    analysed: list[tuple[pd.DataFrame, BlockAnalysis | None]], out_dir: Path
+) -> list[str]:
+    """Every main block's section; its files are named by its profile and model (stable as
+    blocks are added)."""
+    lines: list[str] = []
+    suffixes: list[str] = []
+    for index, (block, analysis) in enumerate(analysed):
+        name = f"-{'+'.join(sorted(set(block.profile)))}-{block.model.iloc[0]}".replace("/", "_")
+        suffix = "" if len(analysed) == 1 else name if name not in suffixes else f"{name}-{index}"
+        suffixes.append(suffix)
+        lines += render_block(block, analysis, out_dir, suffix)
+    return lines
 
 
 def published_protocol(

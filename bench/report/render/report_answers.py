@@ -144,36 +144,22 @@ def claims_section(
     return lines + evidence_section(claims, out_dir)
 
 
+EVIDENCE_COLUMNS = ["claim", "regime", "comparison", "effect", "low", "high", "mde", "seeds"]
+
+
+def evidence_frame(claims: list[Claim]) -> pd.DataFrame:
+    """Every effect the verdicts rest on, one row each (`claims.csv`)."""
+    rows = [
+        [c.key, e.regime, e.what, e.mean, e.low, e.high, e.mde, e.seeds, e.side]
+        for c in claims
+        for e in c.effects
+    ]
+    return pd.DataFrame(rows, columns=[*EVIDENCE_COLUMNS, "interval"])
+
+
 def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
     """Every effect the verdicts rest on, one row each, also written to `claims.csv`."""
-    evidence = pd.DataFrame(
-        [
-            {
-                "claim": c.key,
-                "regime": e.regime,
-                "comparison": e.what,
-                "effect": e.mean,
-                "low": e.low,
-                "high": e.high,
-                "mde": e.mde,
-                "seeds": e.seeds,
-                "interval": e.side,
-            }
-            for c in claims
-            for e in c.effects
-        ],
-        columns=[
-            "claim",
-            "regime",
-            "comparison",
-            "effect",
-            "low",
-            "high",
-            "mde",
-            "seeds",
-            "interval",
-        ],
-    )
+    evidence = evidence_frame(claims)
     evidence.to_csv(out_dir / "claims.csv", index=False)
     if evidence.empty:
         return []
@@ -190,16 +176,7 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
         ]
         for r in evidence.itertuples()
     ]
-    headers = [
-        "claim",
-        "regime",
-        "comparison",
-        "effect",
-        "corrected 95% CI",
-        "MDE",
-        "seeds",
-        "interval",
-    ]
+    headers = ["claim", "regime", "comparison", "effect", "corrected 95% CI", "MDE"]
     return [
         "### The evidence, claim by claim",
         "",
@@ -207,7 +184,9 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
         "(`claims.csv`); a claim with m effects has its intervals and MDEs at level "
         f"1 - {ALPHA:g}/m ({family_sizes(claims)}).",
         "",
-        tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
+        tabulate(
+            rows, headers=[*headers, "seeds", "interval"], tablefmt="github", disable_numparse=True
+        ),
         "",
     ]
 
@@ -316,6 +295,46 @@ def variant_names(ok: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def head_to_head_findings(per_dataset: pd.DataFrame, agg: pd.DataFrame, n: int) -> list[str]:
+    """The head-to-head's lines: per-dataset differences that survive Holm, and each
+    aggregate's equivalence."""
+    significant = per_dataset[per_dataset.significant]
+    lines = [
+        f"- `{FOCUS}` differs from `{r.other}` on {r.dataset}: {r.diff:+.2f} points "
+        f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
+        for r in significant.itertuples()
+    ] or [f"- Per dataset, no difference survives Holm over the {n} tests."]
+    return lines + [
+        f"- Aggregate `{FOCUS}` - `{r.other}`: {r.equivalence} at ±{MARGIN:g} point; a "
+        f"difference beyond {r.smallest_margin:.2f} points is excluded."
+        for r in agg.itertuples()
+    ]
+
+
+def head_to_head_figure(agg: pd.DataFrame, out_dir: Path) -> list[str]:
+    """Figure 2: the forest plot of the aggregates, and its caption."""
+    forest_rows = agg.assign(
+        label=[f"{FOCUS} - {o}" for o in agg.other],
+        mean=agg["diff"],
+        low=agg.corrected_low,
+        high=agg.corrected_high,
+    )
+    figures.forest(
+        forest_rows,
+        "label",
+        out_dir,
+        "head_to_head",
+        "accuracy points (Bonferroni-corrected 95% interval)",
+    )
+    return [
+        "",
+        "![Figure 2](head_to_head.png)",
+        "",
+        f"*Figure 2. `{FOCUS}` against every other method, aggregated over datasets: "
+        "the intervals the table and the claims use.* ([SVG](head_to_head.svg))",
+    ]
+
+
 def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str]:
     table = head_to_head(a.ok)
     if table.empty:
@@ -364,36 +383,7 @@ def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str
         ),
         "",
     ]
-    significant = per_dataset[per_dataset.significant]
-    lines += [
-        f"- `{FOCUS}` differs from `{r.other}` on {r.dataset}: {r.diff:+.2f} points "
-        f"(95% CI [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p = {fmt_p(r.p_holm)})."
-        for r in significant.itertuples()
-    ] or [f"- Per dataset, no difference survives Holm over the {n} tests."]
-    lines += [
-        f"- Aggregate `{FOCUS}` - `{r.other}`: {r.equivalence} at ±{MARGIN:g} point; a "
-        f"difference beyond {r.smallest_margin:.2f} points is excluded."
-        for r in agg.itertuples()
-    ]
+    lines += head_to_head_findings(per_dataset, agg, n)
     if not agg.empty:  # an aggregate needs two datasets
-        forest_rows = agg.assign(
-            label=[f"{FOCUS} - {o}" for o in agg.other],
-            mean=agg["diff"],
-            low=agg.corrected_low,
-            high=agg.corrected_high,
-        )
-        figures.forest(
-            forest_rows,
-            "label",
-            out_dir,
-            "head_to_head",
-            "accuracy points (Bonferroni-corrected 95% interval)",
-        )
-        lines += [
-            "",
-            "![Figure 2](head_to_head.png)",
-            "",
-            f"*Figure 2. `{FOCUS}` against every other method, aggregated over datasets: "
-            "the intervals the table and the claims use.* ([SVG](head_to_head.svg))",
-        ]
+        lines += head_to_head_figure(agg, out_dir)
     return lines + [""]

@@ -134,31 +134,37 @@ def study_tables(a: StudyAnalysis) -> list[str]:
         wide_cells(a.ece, a.methods, digits=3, best="min", order=a.cell_order),
     )
     if not a.ood.empty:
-        rows = [
-            [
-                r.dataset,
-                r.method,
-                r.n,
-                f"{r.accuracy:.2f}",
-                f"{r.auroc:.2f} ± {r.auroc_sd:.2f}",
-                f"{r.fpr95:.2f} ± {r.fpr95_sd:.2f}",
-            ]
-            for r in a.ood.itertuples()
+        lines += ood_tables(a)
+    return lines
+
+
+def ood_tables(a: StudyAnalysis) -> list[str]:
+    """The held-out-class detection table and its AUROC differences to `none`."""
+    rows = [
+        [
+            r.dataset,
+            r.method,
+            r.n,
+            f"{r.accuracy:.2f}",
+            f"{r.auroc:.2f} ± {r.auroc_sd:.2f}",
+            f"{r.fpr95:.2f} ± {r.fpr95_sd:.2f}",
         ]
+        for r in a.ood.itertuples()
+    ]
+    lines = table_section(
+        "Out-of-distribution detection (%)",
+        "Mean ± standard deviation over seeds; AUROC higher and FPR95 lower is better.",
+        rows,
+        ["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
+    )
+    if not a.auroc_differences.empty:
+        m = int(a.auroc_differences.p.notna().sum())
         lines += table_section(
-            "Out-of-distribution detection (%)",
-            "Mean ± standard deviation over seeds; AUROC higher and FPR95 lower is better.",
-            rows,
-            ["dataset", "method", "seeds", "ID accuracy", "AUROC", "FPR95"],
+            "AUROC difference to `none` (points)",
+            f"Paired by seed; Holm over the {m} tests of this table.",
+            difference_rows(a.auroc_differences),
+            DIFF_HEADERS,
         )
-        if not a.auroc_differences.empty:
-            m = int(a.auroc_differences.p.notna().sum())
-            lines += table_section(
-                "AUROC difference to `none` (points)",
-                f"Paired by seed; Holm over the {m} tests of this table.",
-                difference_rows(a.auroc_differences),
-                DIFF_HEADERS,
-            )
     return lines
 
 

