@@ -87,11 +87,14 @@ def test_report_tables_have_the_expected_values(report):
 
     agg = pd.read_csv(out / "aggregate.csv").set_index("method")
     assert agg.loc["word", "mean"] == pytest.approx((20.0 - 5.0) / 2)
-    # the t-interval the bootstrap is judged against: over seeds of the dataset-averaged
-    # difference (ds-a: +20, +15, +25; ds-b: -5, -10, 0)
+    # the one interval procedure: a t-interval over seeds of the dataset-averaged
+    # difference (ds-a: +20, +15, +25; ds-b: -5, -10, 0), Bonferroni over the methods
     per_seed = [7.5, 2.5, 12.5]
     low, _ = stats.t.interval(0.95, 2, loc=np.mean(per_seed), scale=stats.sem(per_seed))
-    assert agg.loc["word", "t_low"] == pytest.approx(low)
+    assert agg.loc["word", "low"] == pytest.approx(low)
+    m = agg.loc["word", "compared"]
+    c_low, _ = stats.t.interval(1 - 0.05 / m, 2, loc=np.mean(per_seed), scale=stats.sem(per_seed))
+    assert agg.loc["word", "corrected_low"] == pytest.approx(c_low)
 
     cost = pd.read_csv(out / "cost.csv").set_index("method")
     assert cost.loc["word", "train_time_x"] == pytest.approx(1.2)

@@ -36,7 +36,7 @@ RULE = (
     "all its effects (every regime and compared method), so a verdict's family-wise error "
     "stays at 5%."
 )
-UNIVERSAL = ("C1", "C2")  # claims over every other mixup: judged per compared method
+UNIVERSAL = ("C1", "C2", "P", "M1")  # claims over every other method: judged per method
 CLAIMS = {
     "C1": "AMPLIFY reaches higher accuracy than the other mixup methods",
     "C2": "AMPLIFY costs less computation than the other mixups, sentence mixup in particular",
@@ -153,6 +153,40 @@ def effect(
     sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
     mde = paired_mde(sd, len(per_seed), alpha=level)
     return Effect(regime, what, float(per_seed.mean()), low, high, mde, against, len(per_seed))
+
+
+M1 = (
+    "M1 (a question of this suite, not a claim of the paper): at matched strength, mixing "
+    "at AMPLIFY's site reaches higher accuracy than mixing at the other methods' sites"
+)
+MATCHED = {"alpha": 0.2, "draws": 1, "max_trick": True}  # how the baselines draw lambda
+
+
+def draws_like(ok: pd.DataFrame, method: str, options: dict) -> bool:
+    """Whether every record of `method` draws lambda with these options."""
+    runs = ok[ok.method == method].record
+    return not runs.empty and all(
+        options.items() <= dict(r.spec.method_options).items() for r in runs
+    )
+
+
+def matched_strength_claim(
+    regimes: list[tuple[str, pd.DataFrame]], focus: str = "amplify"
+) -> Claim:
+    """M1: AMPLIFY's variant that draws lambda as the baselines do, against each mixup
+    that draws it the same way (a variant at another strength answers nothing here: it is
+    the strength study's dose-response against `none`). Judged per method, as C1."""
+    found = []
+    for regime, ok in regimes:
+        if focus not in set(ok.method) or not draws_like(ok, focus, MATCHED):
+            continue
+        for other in mixup_methods(ok, focus):
+            if draws_like(ok, other, MATCHED):
+                diff = per_seed_difference(ok, focus, other)
+                found.append((regime, f"{focus} - {other}, points", diff, other))
+    usable = [f for f in found if len(f[2]) >= 2]
+    effects = [effect(r, what, d, len(usable), against) for r, what, d, against in usable]
+    return Claim("M1", M1, effects)
 
 
 def mixup_methods(ok: pd.DataFrame, focus: str) -> list[str]:

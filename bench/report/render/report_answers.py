@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from bench.core.studies import CLEAN, STUDIES, find_study
 from bench.report.analyse.analysis import BlockAnalysis
-from bench.report.analyse.claims import RULE, Claim, judge_claims
+from bench.report.analyse.claims import RULE, Claim, judge_claims, matched_strength_claim
 from bench.report.analyse.head_to_head import FOCUS, MARGIN, head_to_head
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis
@@ -91,14 +91,18 @@ def across_regimes(effects: pd.DataFrame) -> list[str]:
 def tested_claims(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
 ) -> list[Claim]:
-    """C1-C4 judged on every regime the records cover (bench.report.analyse.claims)."""
+    """C1-C4 judged on AMPLIFY as published in every regime the records cover
+    (bench.report.analyse.claims); then M1, the separate question its variants answer."""
     blocks, remade = claim_regimes(main, studies)
+    published = [(name, frame) for name, frame in blocks if name not in remade]
     pooled = [
         (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
         for s in studies
         if (entry := find_study(s.study)) is not None and entry.noise and not s.ok.empty
     ]
-    return judge_claims(blocks, pooled, untimed=remade)
+    claims = judge_claims(published, pooled)
+    matched = [(name, frame) for name, frame in blocks if name in remade]
+    return claims + [matched_strength_claim(matched)]
 
 
 def claims_section(
