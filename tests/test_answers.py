@@ -133,11 +133,21 @@ def test_claims_not_supported_when_amplify_beats_only_some():
     assert claims["C2"].verdict == NOT_SUPPORTED
 
 
-def test_noise_claim_comes_from_the_noisy_study_cells():
-    noisy = runs({"none": 0.0, "amplify": -2.0})
-    claims = by_key(run_claims([], [("label noise", noisy)]))
-    assert claims["C3"].verdict == CONTRADICTED
-    assert claims["C3"].effects[0].mean == pytest.approx(-2.0)
+def test_noise_claim_is_the_noise_x_method_interaction():
+    """C3: (amplify - none) under noise minus (amplify - none) in the clean cells. AMPLIFY
+    2 points below none everywhere loses nothing more to the noise: interaction 0, not
+    -2; 1 point above none when clean and 1 below under noise: interaction -2."""
+    clean = runs({"none": 0.0, "amplify": -2.0}).assign(condition="clean")
+    noisy = runs({"none": 0.0, "amplify": -2.0}).assign(condition="pair 0.2")
+    study = pd.concat([clean, noisy]).assign(base_dataset=lambda f: f.dataset)
+    effect = by_key(run_claims([], [("label noise", study)]))["C3"].effects[0]
+    assert effect.mean == pytest.approx(0.0, abs=1e-9)
+    clean = runs({"none": 0.0, "amplify": 1.0}).assign(condition="clean")
+    noisy = runs({"none": 0.0, "amplify": -1.0}).assign(condition="pair 0.2")
+    study = pd.concat([clean, noisy]).assign(base_dataset=lambda f: f.dataset)
+    c3 = by_key(run_claims([], [("label noise", study)]))["C3"]
+    assert c3.effects[0].mean == pytest.approx(-2.0)
+    assert "pair 0.2 minus at clean" in c3.effects[0].what
 
 
 def test_cost_claim_compares_timings_on_one_device_only():

@@ -80,6 +80,8 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
                 macro_f1=test.macro_f1,
                 nll=test.nll,
                 ece=test.ece,
+                # mean confidence - accuracy, points: > 0 overconfident, < 0 under
+                confidence_gap=100 * (float(np.mean(res.predictions.confidence)) - test.accuracy),
                 val_accuracy=res.metrics.validation.accuracy,
                 train_seconds=res.cost.train_seconds,
                 median_step_seconds=res.cost.median_step_seconds,

@@ -23,6 +23,7 @@ from bench.report.analyse.analysis import (
     ok_runs,
     power_table,
     records_frame,
+    summary,
 )
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
@@ -412,6 +413,13 @@ def other_metrics_section(a: BlockAnalysis) -> list[str]:
             "Expected calibration error (15 bins, lower is better)",
             "",
             wide_cells(a.ece, a.methods, digits=3, best="min"),
+        ),
+        *table_section(
+            "Signed confidence gap (mean confidence - accuracy, points)",
+            "> 0: overconfident, < 0: underconfident. ECE cannot say which; a label "
+            "smoother can only lower ECE where `none` is overconfident, and C4 is decided "
+            "there.",
+            wide_cells(summary(a.ok, "confidence_gap", scale=1), a.methods, bold=""),
         ),
         *calibration_tables(a),
     ]

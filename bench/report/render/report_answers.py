@@ -95,14 +95,20 @@ def tested_claims(
     (bench.report.analyse.claims); then M1, the separate question its variants answer."""
     blocks, remade = claim_regimes(main, studies)
     published = [(name, frame) for name, frame in blocks if name not in remade]
-    pooled = [
-        (f"{s.study} study, pooled noisy cells ({s.model})", s.ok[s.ok.condition != CLEAN])
+    noisy = [
+        (f"{s.study} study ({s.model}, {study_profile(s)})", s.ok)
         for s in studies
         if (entry := find_study(s.study)) is not None and entry.noise and not s.ok.empty
     ]
-    claims = judge_claims(published, pooled)
+    claims = judge_claims(published, noisy)
     matched = [(name, frame) for name, frame in blocks if name in remade]
     return claims + [matched_strength_claim(matched)]
+
+
+def study_profile(s: StudyAnalysis) -> str:
+    """The profile a study's own runs trained with (its regime label names it)."""
+    own = s.ok[s.ok.condition != CLEAN]
+    return ", ".join(sorted(set((own if not own.empty else s.ok).profile)))
 
 
 def claims_section(
