@@ -225,7 +225,8 @@ def test_a_study_is_one_entry_no_other_module_names_one():
 
 def quick_spec(method, seed, model="minilm-l6", options=(), study="", **changes):
     settings = dataclasses.replace(PROFILES["quick"], **changes)
-    return RunSpec(method, "ds", model, seed, settings, tuple(sorted(options)), study=study)
+    options = tuple(sorted(options))
+    return RunSpec(method, "ds", model, seed, settings, options, profile="quick", study=study)
 
 
 @pytest.fixture(scope="module")
@@ -368,10 +369,10 @@ def test_the_claims_are_judged_on_amplify_as_published_and_m1_on_its_matched_var
     evidence = pd.read_csv(tmp_path / "reports" / "claims.csv")
     c1 = evidence[evidence.claim == "C1"].set_index(["regime", "comparison"]).effect.round(2)
     assert c1["reference (quick, minilm-l6)", "amplify - word, points"] == -0.33
-    assert c1["schedule study (minilm-l6)", "amplify - word, points"] == 4.83
+    assert c1["schedule study (minilm-l6, quick, epochs=10)", "amplify - word, points"] == 4.83
     assert not any("strength" in regime for regime, _ in c1.index)
     m1 = evidence[evidence.claim == "M1"].set_index(["regime", "comparison"]).effect.round(2)
-    matched = "strength study, amplify at Beta(0.2, 0.2), max trick (minilm-l6)"
+    matched = "strength study, amplify at Beta(0.2, 0.2), max trick (minilm-l6, quick)"
     assert list(m1.index) == [(matched, "amplify - word, points")]
     assert m1[matched, "amplify - word, points"] == -10.0  # (0.60, 0.62, 0.61) - word
     claims = text.split("## The seed paper's claims, tested")[1].split("\n## ")[0]

@@ -2,10 +2,11 @@
 block, per dataset and aggregated, with Holm over that family (the primary family of the
 report) and an equivalence statement for every difference (two one-sided tests, TOST).
 
-Equivalence, at margin m points: the 90% interval of the difference lies inside (-m, m)
-(TOST at alpha 0.05); *not equivalent*: it lies entirely outside [-m, m]; otherwise
-*inconclusive*. The smallest margin the data support is the larger absolute bound of that
-interval: "a difference beyond it is excluded". Pure pandas; nothing here renders.
+Equivalence, at margin m points: the 1 - 2 alpha / k interval of the difference lies
+inside (-m, m) (TOST at alpha / k each side, Bonferroni over the k comparisons of its
+family, as the differences are); *not equivalent*: it lies entirely outside [-m, m];
+otherwise *inconclusive*. The smallest margin the data support is the larger absolute
+bound of that interval: "a difference beyond it is excluded". Pure pandas.
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ def aggregate_diffs(rows: list[dict]) -> list[np.ndarray]:
 def corrected_interval(diffs: np.ndarray, comparisons: int) -> tuple[float, float]:
     """The t-interval Bonferroni-corrected over `comparisons` (what a verdict rests on)."""
     return mean_interval(diffs, alpha=ALPHA / max(1, comparisons))
+
+
+def corrected_tost(table: pd.DataFrame, diffs: list[np.ndarray]) -> pd.DataFrame:
+    """TOST over the family of `table`'s rows: each row's equivalence interval at
+    1 - 2 alpha / k (k rows), so "equivalent" is corrected as the differences are."""
+    k = max(1, len(table))
+    bounds = [mean_interval(d, alpha=2 * ALPHA / k) for d in diffs]
+    table = table.drop(columns=[c for c in ("_diffs_kept",) if c in table])
+    table["ci90_low"] = [b[0] for b in bounds]
+    table["ci90_high"] = [b[1] for b in bounds]
+    table["equivalence"] = [equivalence(lo, hi) for lo, hi in bounds]
+    table["smallest_margin"] = [
+        smallest_margin(lo, hi) if not np.isnan(lo) else float("nan") for lo, hi in bounds
+    ]
+    table["tost_family"] = k
+    return table
 
 
 def _row(focus: str, other: str, cell: str, diffs: np.ndarray) -> dict:
@@ -86,7 +103,7 @@ def head_to_head(ok: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
                 continue
             diffs = (pair.iloc[:, 0] - pair.iloc[:, 1]).to_numpy()
             row = _row(focus, other, dataset, diffs)
-            row.pop("_diffs")
+            row["_diffs_kept"] = row.pop("_diffs")
             rows.append(row)
             per_seed[dataset] = pair.iloc[:, 0] - pair.iloc[:, 1]
         if len(per_seed) >= 2:
@@ -96,11 +113,12 @@ def head_to_head(ok: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    table = corrected_tost(table, [r.pop("_diffs_kept") for r in rows])
     table["p_holm"] = holm(list(table.p))
     table["level"] = "dataset"
     if aggregate:
         diffs = aggregate_diffs(aggregate)
-        agg = pd.DataFrame(aggregate)
+        agg = corrected_tost(pd.DataFrame(aggregate), diffs)
         agg["p_holm"] = holm(list(agg.p))
         corrected = [corrected_interval(d, len(agg)) for d in diffs]
         agg["corrected_low"] = [c[0] for c in corrected]

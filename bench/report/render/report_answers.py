@@ -254,7 +254,7 @@ def claim_regimes(
             continue
         own = s.ok[s.ok.condition != CLEAN]
         if entry.regime and not own.empty:
-            regimes.append((f"{s.study} study ({s.model})", own))
+            regimes.append((f"{s.study} study ({s.model}, {study_profile(s)})", own))
         if entry.replaces and reference is not None and reference[1].ok.model.iloc[0] == s.model:
             ref = reference[1].ok
             others = ref[ref.method != entry.replaces]
@@ -262,7 +262,9 @@ def claim_regimes(
             for label, cell in remakes.groupby("condition", sort=False):
                 in_place = cell.assign(method=entry.replaces, dataset=cell.base_dataset)
                 frame = pd.concat([others, in_place[ref.columns.intersection(in_place.columns)]])
-                name = f"{s.study} study, {entry.replaces} at {label} ({s.model})"
+                name = (
+                    f"{s.study} study, {entry.replaces} at {label} ({s.model}, {study_profile(s)})"
+                )
                 regimes.append((name, frame))
                 remade.add(name)
     return regimes, frozenset(remade)
@@ -273,7 +275,7 @@ def regime_effects(
 ) -> pd.DataFrame:
     """Figure 1's rows: each regime's aggregate difference to `none` per method."""
     parts = [(name, a.aggregates, {}) for name, a in main] + [
-        (f"{s.study} ({s.model})", s.pooled, variant_names(s.ok))
+        (f"{s.study} ({s.model}, {study_profile(s)})", s.pooled, variant_names(s.ok))
         for s in studies
         if (entry := find_study(s.study)) is None or entry.in_figure
     ]
@@ -373,10 +375,13 @@ def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str
         f"difference `{FOCUS}` - other over seeds, Holm over its {n} tests "
         f"(`head_to_head.csv`). Aggregate (below): the per-seed difference averaged over the "
         "datasets, its t-interval Bonferroni-corrected over the methods and Holm over them. "
-        f"Equivalence (TOST, alpha 0.05, margin ±{MARGIN:g} point): *equivalent* when the "
-        f"90% interval lies inside ±{MARGIN:g}, *not equivalent* when it lies outside, "
-        "otherwise *inconclusive*; *excluded beyond*: the smallest margin TOST accepts, so "
-        "a difference larger than it in either direction is excluded.",
+        f"Equivalence (TOST, margin ±{MARGIN:g} point, Bonferroni over the same family as "
+        f"the differences: alpha 0.05/{len(agg)} each side, so a 1 - 0.1/{len(agg)} "
+        f"interval): *equivalent* when that interval lies inside ±{MARGIN:g}, *not "
+        "equivalent* when it lies outside, otherwise *inconclusive*; *excluded beyond*: the "
+        "smallest margin TOST accepts, so a difference larger than it in either direction "
+        "is excluded. *Equivalent* can stand beside an interval that excludes 0: a "
+        "difference can be real and still smaller than the margin.",
         "",
         tabulate(
             rows,
