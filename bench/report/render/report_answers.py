@@ -13,7 +13,15 @@ from tabulate import tabulate
 
 from bench.core.studies import CLEAN, STUDIES, find_study
 from bench.report.analyse.analysis import BlockAnalysis
-from bench.report.analyse.claims import RULE, Claim, judge_claims, matched_strength_claim
+from bench.report.analyse.claims import (
+    CONTRADICTED,
+    NOT_SUPPORTED,
+    RULE,
+    SUPPORTED,
+    Claim,
+    judge_claims,
+    matched_strength_claim,
+)
 from bench.report.analyse.head_to_head import FOCUS, MARGIN, head_to_head
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis
@@ -55,20 +63,45 @@ def summary_lines(
     return [
         "## Summary",
         "",
+        *[f"- {plain_sentence(c)}" for c in claims],
+        "",
+        tabulate(
+            [[c.key, f"**{c.verdict}**", c.reason()] for c in claims],
+            headers=["claim", "verdict", "why (the rule is under the claims section)"],
+            tablefmt="github",
+        ),
+        "",
         f"- **Compared**: {', '.join(a.methods)} through one training harness, paired by "
         f"seed, on {ok.dataset.nunique()} packaged stand-in datasets x "
         f"{ok.seed.nunique()} seeds ({len(ok)} runs).",
         f"- **Regime**, the {name}: {settings.train_size or 'all'} training examples, "
         f"{settings.epochs} epochs of batch {settings.batch_size}, max length "
         f"{settings.max_length}, {settings.precision}; a small encoder, a short schedule.",
-        f"- **Finding**: {verdict} (aggregate over datasets, Bonferroni-corrected "
-        f"bootstrap intervals).{focus_text} Sections below give every claim's test.",
+        f"- **Finding**: {verdict} (aggregate over datasets, t-intervals over seeds, "
+        f"Bonferroni-corrected over the methods).{focus_text} Sections below give every "
+        "claim's test.",
         *across_regimes(effects),
         "- **The seed paper's claims** (next section, over every regime the records cover): "
         + "; ".join(f"{c.key} *{c.verdict}*" for c in claims)
         + ".",
         "",
     ]
+
+
+def plain_sentence(claim: Claim) -> str:
+    """One plain sentence per claim, read off its verdict (nothing beyond it)."""
+    regimes = len({e.regime for e in claim.effects})
+    where = f"in the {regimes} regime(s) tested here" if regimes else ""
+    if claim.verdict == SUPPORTED:
+        return f"**{claim.key}** holds {where}: {claim.text}."
+    if claim.verdict == CONTRADICTED:
+        return f'**{claim.key}** is contradicted {where}: the opposite of "{claim.text}".'
+    if claim.verdict == NOT_SUPPORTED:
+        return (
+            f'**{claim.key}** is not supported {where}: "{claim.text}" is not shown '
+            "(its intervals include 0 or disagree)."
+        )
+    return f"**{claim.key}** is not tested here: no records carry it."
 
 
 def across_regimes(effects: pd.DataFrame) -> list[str]:
