@@ -377,3 +377,24 @@ def test_the_claims_are_judged_on_amplify_as_published_and_m1_on_its_matched_var
     assert m1[matched, "amplify - word, points"] == -10.0  # (0.60, 0.62, 0.61) - word
     claims = text.split("## The seed paper's claims, tested")[1].split("\n## ")[0]
     assert any(line.startswith("| M1") for line in claims.splitlines())
+
+
+def test_seeds_beyond_the_plan_are_shown_beside_the_verdicts_at_the_planned_seeds(
+    tmp_path, unrendered_figures
+):
+    """base-model planned seeds 0-4 and ran 5-6 after a look: its section says so, and the
+    Summary gives the verdicts at the planned seeds beside the ones with every seed."""
+    store = Store(tmp_path / "results")
+    for seed in range(7):
+        for method, a in (("none", 0.70), ("word", 0.71), ("amplify", 0.705)):
+            jitter = 0.003 * ((seed * 7 + len(method)) % 5)
+            store.write(fake_record(quick_spec(method, seed), result=result(a + jitter)))
+            base = quick_spec(method, seed, model="mpnet-base", study="base-model")
+            store.write(fake_record(base, result=result(a + 0.1 + jitter)))
+    text = write_report(store, tmp_path / "reports").read_text()
+    summary = text.split("## Summary")[1].split("\n## ")[0]
+    looks = next(line for line in summary.splitlines() if line.startswith("- **Looks declared**"))
+    assert "base-model seeds 5, 6: seeds 5 and 6 were added after" in looks
+    assert "C1 *" in looks
+    section = text.split("## Study: A base-size encoder")[1].split("\n## ")[0]
+    assert "planned 0, 1, 2, 3, 4" in section and "beyond the plan: 5, 6" in section

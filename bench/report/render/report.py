@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from bench.core.records import RunStatus
 from bench.core.store import Store
-from bench.core.studies import find_study
+from bench.core.studies import STUDIES, find_study
 from bench.report.analyse.analysis import (
     CALIBRATION,
     BlockAnalysis,
@@ -80,7 +80,9 @@ def write_report(store: Store, out_dir: Path) -> Path:
     # a block with no successful run has nothing to analyse: it lists its failures only
     analysed = [(b, analyse_block(b) if not ok_runs(b).empty else None) for b in blocks]
     studies = analyse_studies(frame) if not frame.empty else []
-    lines += answer_sections(analysed, [a for _, a in studies], out_dir)
+    planned = at_planned_seeds(frame)
+    planned_studies = None if planned is None else [a for _, a in analyse_studies(planned)]
+    lines += answer_sections(analysed, [a for _, a in studies], out_dir, planned_studies)
     lines += block_sections(analysed, out_dir)
     lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
@@ -111,13 +113,27 @@ def main_blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
     ]
 
 
+def at_planned_seeds(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The records without the study runs at seeds beyond their study's plan, or None when
+    there are none (no second look to set apart)."""
+    if frame.empty:
+        return None
+    extra = frame.apply(
+        lambda r: (entry := find_study(r.study)) is not None and r.seed in entry.extra_seeds,
+        axis=1,
+    )
+    return frame[~extra] if extra.any() else None
+
+
 def answer_sections(
     analysed: list[tuple[pd.DataFrame, BlockAnalysis | None]],
     studies: list[StudyAnalysis],
     out_dir: Path,
+    planned_studies: list[StudyAnalysis] | None = None,
 ) -> list[str]:
     """The first screen: the Summary, the claims (with P), the published protocol and the
-    head-to-head, from the primary block and every regime."""
+    head-to-head, from the primary block and every regime; where studies ran seeds beyond
+    their plan, the verdicts at the planned seeds beside them."""
     named = [(regime_name(block), a) for block, a in analysed if a is not None]
     first = primary(named)
     if first is None:
@@ -128,12 +144,34 @@ def answer_sections(
         claims.append(protocol[0].claim)
     effects = regime_effects(named, studies)
     lines = summary_lines(*first, claims, effects)
+    if planned_studies is not None:
+        lines.insert(len(lines) - 1, planned_line(claims, tested_claims(named, planned_studies)))
     if protocol is not None:
         lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
     lines += claims_section(claims, named, studies, effects, out_dir)
     if protocol is not None:
         lines += protocol_section(*protocol, out_dir)
     return lines + head_to_head_section(*first, out_dir)
+
+
+def planned_line(claims: list, planned: list) -> str:
+    """The verdicts at the planned seeds, beside those with the seeds run after a look."""
+    extras = "; ".join(
+        f"{entry.name} seeds {', '.join(map(str, entry.extra_seeds))}: {entry.extra_note}"
+        for entry in STUDIES.values()
+        if entry.extra_seeds
+    )
+    at_plan = {c.key: c.verdict for c in planned}
+    verdicts = "; ".join(
+        f"{c.key} *{at_plan.get(c.key, c.verdict)}*"
+        + (f" (with the extra seeds: *{c.verdict}*)" if at_plan.get(c.key) != c.verdict else "")
+        for c in claims
+        if c.key in at_plan
+    )
+    return (
+        f"- **Looks declared**: every study states its planned seeds; runs beyond them ({extras}) "
+        f"are left out of these verdicts at the planned seeds: {verdicts}."
+    )
 
 
 def block_sections(

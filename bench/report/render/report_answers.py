@@ -376,7 +376,9 @@ def head_to_head_figure(agg: pd.DataFrame, out_dir: Path) -> list[str]:
         "![Figure 2](head_to_head.png)",
         "",
         f"*Figure 2. `{FOCUS}` against every other method, aggregated over datasets: "
-        "the intervals the table and the claims use.* ([SVG](head_to_head.svg))",
+        f"the table's intervals, Bonferroni over its {len(agg)} comparisons (the head-to-head "
+        "family). The claims correct over their own family, every effect of the claim, "
+        "so their intervals are wider.* ([SVG](head_to_head.svg))",
     ]
 
 

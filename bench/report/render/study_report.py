@@ -58,7 +58,7 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
         entry = find_study(study)
         title, text = (entry.title, entry.text) if entry else (study, "")
         lines += [f"## Study: {title} (model `{model}`)", "", text, "", caveat(model), ""]
-        lines += study_provenance(block)
+        lines += seeds_line(block, entry) + study_provenance(block)
         if analysis.ok.empty:
             lines += ["No successful runs.", ""]
             continue
@@ -67,6 +67,28 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
         lines += study_tables(analysis)
         lines += study_figures(analysis, out_dir, stem)
     return lines
+
+
+def seeds_line(block: pd.DataFrame, entry) -> list[str]:
+    """The planned seeds (declared in the study's entry) and those run, with any run
+    beyond the plan and the look after which it was added."""
+    if entry is None:
+        return []
+    own = block[block.study == entry.name]
+    ran = sorted(set(own.seed))
+    beyond = sorted(set(ran) - set(entry.seeds))
+    text = (
+        f"**Seeds**: planned {', '.join(map(str, entry.seeds))} (declared in the study's "
+        f"entry); run {', '.join(map(str, ran)) or 'none yet'}"
+    )
+    if beyond:
+        text += (
+            f"; beyond the plan: {', '.join(map(str, beyond))} ({entry.extra_note or 'no note'})"
+        )
+    missing = sorted(set(entry.seeds) - set(ran))
+    if missing:
+        text += f"; not yet run: {', '.join(map(str, missing))}"
+    return [text + ".", ""]
 
 
 def study_provenance(block: pd.DataFrame) -> list[str]:
@@ -104,7 +126,8 @@ def study_tables(a: StudyAnalysis) -> list[str]:
     borrowed = not a.differences.empty and (a.differences.get("family") == "main").any()
     lines = table_section(
         "Test accuracy (%) per condition",
-        "Mean ± standard deviation over seeds (n); rows are dataset · condition.",
+        "Mean ± standard deviation over seeds (n); rows are dataset · condition."
+        + degenerate_note(a),
         wide_cells(a.accuracy, a.methods, order=a.cell_order),
     )
     if not a.differences.empty:
@@ -136,6 +159,22 @@ def study_tables(a: StudyAnalysis) -> list[str]:
     if not a.ood.empty:
         lines += ood_tables(a)
     return lines
+
+
+def degenerate_note(a: StudyAnalysis) -> str:
+    """The cells with degenerate runs (not significantly above the majority class, the
+    main tables' rule), and how the claims treat them."""
+    if "degenerate" not in a.ok or not a.ok.degenerate.any():
+        return " No run is degenerate (every run is significantly above the majority class)."
+    cells = a.ok.groupby("dataset").degenerate.agg(["sum", "size"])
+    flagged = ", ".join(
+        f"{d} ({int(r['sum'])}/{int(r['size'])})" for d, r in cells.iterrows() if r["sum"]
+    )
+    return (
+        f" **Degenerate runs** (not significantly above the majority class): {flagged}. The "
+        "tables and the claims keep them at their accuracy (they are not dropped); read those "
+        "cells' differences as differences between near-chance models."
+    )
 
 
 def ood_tables(a: StudyAnalysis) -> list[str]:
