@@ -49,3 +49,17 @@ def test_the_percentile_bootstrap_under_covers_at_five_seeds():
         agg = stratified_bootstrap(per_dataset, reps=500)
         covered.append(agg.low <= EFFECT <= agg.high)
     assert not 0.93 <= np.mean(covered) <= 0.97
+
+
+def test_the_probability_of_improvement_does_not_move_with_the_resampling_seed():
+    """The one resampling left (the PoI's bootstrap) uses enough replicates that its
+    bounds, as the report prints them (2 decimals), are the same over 5 RNG seeds."""
+    from bench.report.analyse.analysis import POI_REPLICATES
+
+    rng = np.random.default_rng(3)
+    data = {f"d{k}": (rng.normal(80.2, 1, 7), rng.normal(80, 1, 7)) for k in range(7)}
+    bounds = {
+        (round(a.p_improvement_low, 2), round(a.p_improvement_high, 2))
+        for a in (stratified_bootstrap(data, reps=POI_REPLICATES, seed=s) for s in range(5))
+    }
+    assert len(bounds) == 1
