@@ -158,8 +158,8 @@ def effect(
 
 
 M1 = (
-    "M1 (a question of this suite, not a claim of the paper): at matched strength, mixing "
-    "at AMPLIFY's site reaches higher accuracy than mixing at the other methods' sites"
+    "at matched strength (a question of this suite, not a claim of the paper), mixing at "
+    "AMPLIFY's site reaches higher accuracy than mixing at the other methods' sites"
 )
 MATCHED = {"alpha": 0.2, "draws": 1, "max_trick": True}  # how the baselines draw lambda
 
