@@ -174,21 +174,74 @@ class Study:
         return texts
 
 
+PAPER_METHODS = ("none", "word", "sentence", "tmix", "amplify")
+ALL_DATASETS = ("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng")
+SEEDS_3, SEEDS_5, SEEDS_7 = (0, 1, 2), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6)
+LABEL_NOISE = tuple(
+    {"label_noise": rate, "noise_kind": kind}
+    for kind in ("symmetric", "pair")
+    for rate in (0.2, 0.4)
+)
+# epochs shrink as the budget grows, so every budget trains a similar number of steps on a
+# dataset (r8 has 37 and 97 examples in its two smallest classes)
+BUDGETS = (
+    {"per_class": 10, "epochs": 30},
+    {"per_class": 30, "epochs": 10},
+    {"per_class": 100, "epochs": 3},
+)
+STRENGTHS = ({"options": {"amplify": AMPLIFY_MATCHED}}, {"options": {"amplify": AMPLIFY_STRONG}})
+PROTOCOL = (
+    {"label_partner": "independent", "methods": PUBLISHED_BASELINES},
+    {"head": "published"},
+    {"label_partner": "independent", "head": "published", "methods": PUBLISHED_BASELINES},
+)
+Q = "quick-fp32"  # the first studies ran before the bf16 quick profile
+
+INPUT_NOISE = ({"input_noise": 0.1}, {"input_noise": 0.3})
+LONGER, MORE_DATA, HELD_OUT = ({"epochs": 10},), ({"train_size": 2048},), ({"ood_classes": 5},)
+LADDER, NOISY = ("rt-subj", "r8", "r52"), ("rt-polarity", "rt-fine", "r8")
+R = REFERENCE_PROFILE
+
+# The grids, one row each: methods, datasets, conditions, planned seeds, profile.
+# fmt: off
+GRIDS: dict[str, tuple] = {
+    "label-noise":        (("none", "word", "amplify"), ("r8", "20ng"), LABEL_NOISE, SEEDS_3, Q),
+    "low-resource":       (("none", "word", "amplify"), ("rt-polarity", "r8"), BUDGETS, SEEDS_3, Q),
+    "input-noise":        (PAPER_METHODS, NOISY, INPUT_NOISE, SEEDS_5, R),
+    "strength":           (("amplify",), ALL_DATASETS, STRENGTHS, SEEDS_7, R),
+    "schedule":           (PAPER_METHODS, LADDER, LONGER, SEEDS_5, R),
+    "data-size":          (PAPER_METHODS, LADDER, MORE_DATA, SEEDS_5, R),
+    "base-model":         (PAPER_METHODS, ("rt-subj", "r8"), ({},), SEEDS_5, R),
+    "published-protocol": ((*PUBLISHED_BASELINES, "amplify"), ALL_DATASETS, PROTOCOL, SEEDS_7, R),
+    "ood":                (("none", "word", "tmix", "amplify"), ("20ng",), HELD_OUT, SEEDS_3, Q),
+}
+# fmt: on
+
+
+def study(name: str, **about: Any) -> Study:
+    """A study: its row of GRIDS, and what the report says of it (`about`)."""
+    methods, datasets, conditions, seeds, profile = GRIDS[name]
+    return Study(
+        name,
+        about.pop("question"),
+        methods,
+        datasets,
+        conditions,
+        seeds=seeds,
+        profile=profile,
+        **about,
+    )
+
+
+# Each study's prose and report flags, beside its name (its grid is its row above).
 STUDIES: Registry[Study] = Registry(
     "study",
     (
-        (study.name, study)
-        for study in (
-            Study(
-                name="label-noise",
+        (entry.name, entry)
+        for entry in (
+            study(
+                "label-noise",
                 question="does mixup keep accuracy when training labels are wrong?",
-                methods=("none", "word", "amplify"),
-                datasets=("r8", "20ng"),
-                conditions=tuple(
-                    {"label_noise": rate, "noise_kind": kind}
-                    for kind in ("symmetric", "pair")
-                    for rate in (0.2, 0.4)
-                ),
                 note="rate 0 is the main reference (same settings, clean labels)",
                 varied=("label_noise", "noise_kind"),
                 label=_label_noise,
@@ -202,18 +255,9 @@ STUDIES: Registry[Study] = Registry(
                 borrows_clean=True,
                 noise=True,
             ),
-            Study(
-                name="low-resource",
+            study(
+                "low-resource",
                 question="does mixup help with a few labelled examples per class?",
-                methods=("none", "word", "amplify"),
-                datasets=("rt-polarity", "r8"),
-                # epochs shrink as the budget grows, so every budget trains a similar number
-                # of steps on a dataset (r8 has 37 and 97 examples in its two smallest classes)
-                conditions=(
-                    {"per_class": 10, "epochs": 30},
-                    {"per_class": 30, "epochs": 10},
-                    {"per_class": 100, "epochs": 3},
-                ),
                 varied=("per_class", "epochs", "train_size"),
                 label=_per_class,
                 title="Low-resource budgets",
@@ -223,14 +267,9 @@ STUDIES: Registry[Study] = Registry(
                 curve=("examples per class (trained 30, 10, 3 epochs at 10, 30, 100)", True),
                 regime=True,
             ),
-            Study(
-                name="input-noise",
+            study(
+                "input-noise",
                 question="does mixing inside attention limit the influence of noisy inputs?",
-                methods=("none", "word", "sentence", "tmix", "amplify"),
-                datasets=("rt-polarity", "rt-fine", "r8"),
-                conditions=({"input_noise": 0.1}, {"input_noise": 0.3}),
-                seeds=(0, 1, 2, 3, 4),
-                profile="quick",
                 note="rate 0 is the main (bf16) reference; the paper's methods; 150 runs",
                 varied=("input_noise",),
                 label=_input_noise,
@@ -245,17 +284,9 @@ STUDIES: Registry[Study] = Registry(
                 borrows_clean=True,
                 noise=True,
             ),
-            Study(
-                name="strength",
+            study(
+                "strength",
                 question="does AMPLIFY's mixing site help when it really mixes?",
-                methods=("amplify",),
-                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
-                conditions=(
-                    {"options": {"amplify": AMPLIFY_MATCHED}},
-                    {"options": {"amplify": AMPLIFY_STRONG}},
-                ),
-                seeds=(0, 1, 2, 3, 4, 5, 6),  # the reference's seeds: its none is the baseline
-                profile=REFERENCE_PROFILE,
                 note="AMPLIFY's lambda as the other methods draw it, and stronger; none and "
                 "AMPLIFY as published are the main (bf16) reference; 98 runs",
                 varied=(),
@@ -272,14 +303,9 @@ STUDIES: Registry[Study] = Registry(
                 baseline_in_every_cell=True,
                 replaces="amplify",
             ),
-            Study(
-                name="schedule",
+            study(
+                "schedule",
                 question="does mixup help when training is long enough to overfit?",
-                methods=("none", "word", "sentence", "tmix", "amplify"),
-                datasets=("rt-subj", "r8", "r52"),
-                conditions=({"epochs": 10},),
-                seeds=(0, 1, 2, 3, 4),
-                profile=REFERENCE_PROFILE,
                 note="10 epochs instead of 3; the 3-epoch cell is the main (bf16) reference; "
                 "75 runs",
                 varied=("epochs",),
@@ -291,14 +317,9 @@ STUDIES: Registry[Study] = Registry(
                 borrows_clean=True,
                 regime=True,
             ),
-            Study(
-                name="data-size",
+            study(
+                "data-size",
                 question="does mixup help with four times the training data?",
-                methods=("none", "word", "sentence", "tmix", "amplify"),
-                datasets=("rt-subj", "r8", "r52"),
-                conditions=({"train_size": 2048},),
-                seeds=(0, 1, 2, 3, 4),
-                profile=REFERENCE_PROFILE,
                 note="2048 training examples instead of 512 (3 epochs, 384 steps); the "
                 "512-example cell is the main (bf16) reference; 75 runs",
                 varied=("train_size",),
@@ -310,17 +331,12 @@ STUDIES: Registry[Study] = Registry(
                 borrows_clean=True,
                 regime=True,
             ),
-            Study(
-                name="base-model",
+            study(
+                "base-model",
                 question="does mixup help a 12-layer, 110M-parameter encoder?",
-                methods=("none", "word", "sentence", "tmix", "amplify"),
-                datasets=("rt-subj", "r8"),
-                conditions=({},),
-                seeds=(0, 1, 2, 3, 4),
                 extra_seeds=(5, 6),
                 extra_note="seeds 5 and 6 were added after the 5-seed report had been read "
                 "(its median MDE, 1.85 points, missed the goal of 1.0): a second look",
-                profile=REFERENCE_PROFILE,
                 model="mpnet-base",
                 note="mpnet-base (all-mpnet-base-v2; `bash scripts/setup.sh --with mpnet-base`) "
                 "at the quick profile; 50 runs",
@@ -332,22 +348,9 @@ STUDIES: Registry[Study] = Registry(
                 "the same points of its layers (tested on a tiny MPNet).",
                 regime=True,
             ),
-            Study(
-                name="published-protocol",
+            study(
+                "published-protocol",
                 question="does AMPLIFY's published advantage come from the authors' protocol?",
-                methods=(*PUBLISHED_BASELINES, "amplify"),
-                datasets=("rt-polarity", "rt-fine", "rt-subj", "amazon-cr", "r8", "r52", "20ng"),
-                conditions=(
-                    {"label_partner": "independent", "methods": PUBLISHED_BASELINES},
-                    {"head": "published"},
-                    {
-                        "label_partner": "independent",
-                        "head": "published",
-                        "methods": PUBLISHED_BASELINES,
-                    },
-                ),
-                seeds=(0, 1, 2, 3, 4, 5, 6),  # planned: the reference's seeds (CRN pairs)
-                profile=REFERENCE_PROFILE,
                 note="the authors' second label permutation and per-method heads, alone and "
                 "together; none, AMPLIFY and the suite's cell are the main (bf16) reference; "
                 "490 runs",
@@ -368,12 +371,9 @@ STUDIES: Registry[Study] = Registry(
                 in_figure=False,
                 protocol_2x2=True,
             ),
-            Study(
-                name="ood",
+            study(
+                "ood",
                 question="does mixup make max-softmax better at flagging unseen classes?",
-                methods=("none", "word", "tmix", "amplify"),
-                datasets=("20ng",),
-                conditions=({"ood_classes": 5},),
                 note="20ng with 5 of 20 classes held out (Kong et al. 2020: 20NG-15 / 20NG-5)",
                 varied=("ood_classes",),
                 label=_ood,
