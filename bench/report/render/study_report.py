@@ -57,7 +57,10 @@ def study_sections(analysed: list[tuple[pd.DataFrame, StudyAnalysis]], out_dir: 
         stem = f"study_{study}" + ("" if per_study[study] == 1 else f"_{seen[study]}")
         entry = find_study(study)
         title, text = (entry.title, entry.text) if entry else (study, "")
-        lines += [f"## Study: {title} (model `{model}`)", "", text, "", caveat(model), ""]
+        own = analysis.ok[analysis.ok.study == study] if "study" in analysis.ok else analysis.ok
+        profile = ", ".join(sorted(set(own.profile))) if not own.empty else "no runs"
+        heading = f"## Study: {title} (model `{model}`, profile {profile})"
+        lines += [heading, "", text, "", caveat(model), ""]
         lines += seeds_line(block, entry) + study_provenance(block)
         if analysis.ok.empty:
             lines += ["No successful runs.", ""]
