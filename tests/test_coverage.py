@@ -63,3 +63,34 @@ def test_the_probability_of_improvement_does_not_move_with_the_resampling_seed()
         for a in (stratified_bootstrap(data, reps=POI_REPLICATES, seed=s) for s in range(5))
     }
     assert len(bounds) == 1
+
+
+def test_a_contrast_has_one_interval_wherever_the_report_prints_it(tmp_path, unrendered_figures):
+    """`amplify` - `none` in the reference: the Summary, the head-to-head table and the
+    block's aggregate line print the same corrected interval (one procedure, one family)."""
+    import re
+
+    from bench.core.config import PROFILES, RunSpec
+    from bench.core.store import Store
+    from bench.report.render.report import write_report
+    from tests.conftest import fake_record, fake_result
+
+    store = Store(tmp_path / "r")
+    for seed in range(4):
+        for d, dataset in enumerate(("a", "b", "c")):
+            for method, shift in (("none", 0.0), ("word", 0.01), ("amplify", 0.004)):
+                acc = 0.7 + shift + 0.01 * ((seed * 3 + d + len(method)) % 4)
+                spec = RunSpec(
+                    method, dataset, "minilm-l6", seed, PROFILES["quick"], profile="quick"
+                )
+                store.write(fake_record(spec, result=fake_result(accuracy=acc)))
+    text = write_report(store, tmp_path / "out").read_text()
+    interval = r"\[([+-]\d+\.\d\d), ([+-]\d+\.\d\d)\]"
+    summary = re.search(r"`amplify` - `none`: [+-]\d+\.\d\d points " + interval, text)
+    table = re.search(r"^\| none +\| +\d+ +\| +[^|]+\| " + interval, text, re.M)
+    block = re.search(
+        r"Aggregate `amplify` - `none` over .*Bonferroni-corrected over \d+ methods " + interval,
+        text,
+    )
+    assert summary and table and block, (summary, table, block)
+    assert len({m.groups() for m in (summary, table, block)}) == 1

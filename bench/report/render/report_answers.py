@@ -430,6 +430,7 @@ def head_to_head_section(name: str, a: BlockAnalysis, out_dir: Path) -> list[str
                 "excluded beyond",
             ],
             tablefmt="github",
+            disable_numparse=True,
         ),
         "",
     ]
