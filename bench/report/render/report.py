@@ -27,7 +27,7 @@ from bench.report.analyse.analysis import (
 )
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
-from bench.report.analyse.study_analysis import StudyAnalysis
+from bench.report.analyse.study_analysis import StudyAnalysis, analyse_study
 from bench.report.render import figures
 from bench.report.render.findings import main_findings
 from bench.report.render.protocol_report import protocol_section
@@ -80,8 +80,7 @@ def write_report(store: Store, out_dir: Path) -> Path:
     # a block with no successful run has nothing to analyse: it lists its failures only
     analysed = [(b, analyse_block(b) if not ok_runs(b).empty else None) for b in blocks]
     studies = analyse_studies(frame) if not frame.empty else []
-    planned = at_planned_seeds(frame)
-    planned_studies = None if planned is None else [a for _, a in analyse_studies(planned)]
+    planned_studies = at_planned_seeds(studies)
     lines += answer_sections(analysed, [a for _, a in studies], out_dir, planned_studies)
     lines += block_sections(analysed, out_dir)
     lines += study_sections(studies, out_dir)
@@ -113,16 +112,26 @@ def main_blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
     ]
 
 
-def at_planned_seeds(frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The records without the study runs at seeds beyond their study's plan, or None when
-    there are none (no second look to set apart)."""
-    if frame.empty:
-        return None
-    extra = frame.apply(
-        lambda r: (entry := find_study(r.study)) is not None and r.seed in entry.extra_seeds,
-        axis=1,
-    )
-    return frame[~extra] if extra.any() else None
+def at_planned_seeds(
+    studies: list[tuple[pd.DataFrame, StudyAnalysis]],
+) -> list[StudyAnalysis] | None:
+    """Every study's analysis at its planned seeds (the ones that ran seeds beyond their
+    plan re-analysed without those runs), or None when no study did (no look to set
+    apart)."""
+    out, beyond = [], False
+    for block, analysis in studies:
+        entry = find_study(analysis.study)
+        extra = (
+            (block.study == analysis.study) & block.seed.isin(entry.extra_seeds)
+            if entry is not None
+            else pd.Series(False, index=block.index)
+        )
+        if extra.any():
+            beyond = True
+            out.append(analyse_study(analysis.study, block[~extra]))
+        else:
+            out.append(analysis)
+    return out if beyond else None
 
 
 def answer_sections(
