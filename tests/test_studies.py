@@ -388,9 +388,12 @@ def test_seeds_beyond_the_plan_are_shown_beside_the_verdicts_at_the_planned_seed
     for seed in range(7):
         for method, a in (("none", 0.70), ("word", 0.71), ("amplify", 0.705)):
             jitter = 0.003 * ((seed * 7 + len(method)) % 5)
-            store.write(fake_record(quick_spec(method, seed), result=result(a + jitter)))
+            mixing = Mixing(0.0, 0.0) if method == "none" else Mixing(0.2, 0.5)
+            ref = dataclasses.replace(result(a + jitter), mixing=mixing)
+            store.write(fake_record(quick_spec(method, seed), result=ref))
             base = quick_spec(method, seed, model="mpnet-base", study="base-model")
-            store.write(fake_record(base, result=result(a + 0.1 + jitter)))
+            big = dataclasses.replace(result(a + 0.1 + jitter), mixing=mixing)
+            store.write(fake_record(base, result=big))
     text = write_report(store, tmp_path / "reports").read_text()
     summary = text.split("## Summary")[1].split("\n## ")[0]
     looks = next(line for line in summary.splitlines() if line.startswith("- **Looks declared**"))
@@ -398,3 +401,6 @@ def test_seeds_beyond_the_plan_are_shown_beside_the_verdicts_at_the_planned_seed
     assert "C1 *" in looks
     section = text.split("## Study: A base-size encoder")[1].split("\n## ")[0]
     assert "planned 0, 1, 2, 3, 4" in section and "beyond the plan: 5, 6" in section
+    evidence = text.split("### The evidence, claim by claim")[1].split("\n## ")[0]
+    base_rows = [line for line in evidence.splitlines() if "base-model study" in line]
+    assert base_rows and all("7 (2 beyond the plan, after a look)" in r for r in base_rows)

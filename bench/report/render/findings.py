@@ -63,7 +63,7 @@ def aggregate_claims(aggregates: pd.DataFrame, over: str = "datasets") -> list[s
             "Bonferroni-corrected over "
             f"{r.compared} methods [{r.corrected_low:+.2f}, {r.corrected_high:+.2f}]"
             + (" (excludes 0)" if excludes else " (includes 0)")
-            + f"; probability of improvement {r.p_improvement:.2f} "
+            + f"; probability of improvement (all pairs of runs, as rliable) {r.p_improvement:.2f} "
             f"[{r.p_improvement_low:.2f}, {r.p_improvement_high:.2f}]."
         )
     return out

@@ -200,6 +200,18 @@ def evidence_frame(claims: list[Claim]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*EVIDENCE_COLUMNS, "interval"])
 
 
+def seeds_text(regime: str, seeds: int) -> str:
+    """An effect's seed count, and how many of them a study ran beyond its plan."""
+    for entry in STUDIES.values():
+        if (
+            entry.extra_seeds
+            and regime.startswith(f"{entry.name} study")
+            and seeds > len(entry.seeds)
+        ):
+            return f"{seeds} ({seeds - len(entry.seeds)} beyond the plan, after a look)"
+    return str(seeds)
+
+
 def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
     """Every effect the verdicts rest on, one row each, also written to `claims.csv`."""
     evidence = evidence_frame(claims)
@@ -214,7 +226,7 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
             f"{r.effect:+.2f}",
             f"[{r.low:+.2f}, {r.high:+.2f}]",
             "" if np.isnan(r.mde) else f"{r.mde:.2f}",
-            r.seeds,
+            seeds_text(r.regime, r.seeds),
             r.interval,
         ]
         for r in evidence.itertuples()
