@@ -67,6 +67,21 @@ def advantages(ok: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
     return out
 
 
+def head_shift(ok: pd.DataFrame) -> dict[str, float]:
+    """Per method, its own accuracy under the published head minus under the shared one
+    (points, mean over seeds and datasets, same-label cells): which side of AMPLIFY's
+    advantage the head moves."""
+    wide = ok.pivot_table(
+        index=["seed", "base_dataset"], columns=["condition", "method"], values="accuracy"
+    )
+    out = {}
+    for method in (*PUBLISHED_BASELINES, FOCUS):
+        if (HEAD, method) in wide and (SUITE, method) in wide:
+            pair = wide[[(HEAD, method), (SUITE, method)]].dropna()
+            out[method] = float(100 * (pair.iloc[:, 0] - pair.iloc[:, 1]).mean())
+    return out
+
+
 def analyse_protocol(ok: pd.DataFrame) -> ProtocolAnalysis | None:
     """The 2 x 2 of the published-protocol study's runs (`StudyAnalysis.ok`), or None
     while no baseline has every cell at two seeds or more."""

@@ -15,6 +15,7 @@ from bench.report.analyse.protocol import (
     CONTRASTS,
     ProtocolAnalysis,
     effects_frame,
+    head_shift,
 )
 
 
@@ -71,6 +72,11 @@ def protocol_section(
         f"(Bonferroni over {m_contrasts} effects).",
         "",
         tabulate(contrast_rows, headers=["baseline", *CONTRASTS], tablefmt="github"),
+        "",
+        "**What the head moves**: each method's own accuracy under the published head "
+        "minus under the shared one (points, mean over seeds and datasets): "
+        + ", ".join(f"{m} {v:+.2f}" for m, v in head_shift(ok).items())
+        + ".",
         "",
         "**Caveat on the head factor**: the packaged encoders are sentence-embedding models "
         "trained for mean pooling, so a [CLS]-pooler head may handicap them more than it "

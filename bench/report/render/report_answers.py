@@ -95,7 +95,12 @@ def plain_sentence(claim: Claim) -> str:
     if claim.verdict == SUPPORTED:
         return f"**{claim.key}** holds {where}: {claim.text}."
     if claim.verdict == CONTRADICTED:
-        return f'**{claim.key}** is contradicted {where}: the opposite of "{claim.text}".'
+        against = [m for m, v in claim.per_method().items() if v == CONTRADICTED and m]
+        who = f" (against {', '.join(against)})" if against else ""
+        return (
+            f"**{claim.key}** is contradicted {where}{who}: an interval lies on the other "
+            f'side of 0 from "{claim.text}".'
+        )
     if claim.verdict == NOT_SUPPORTED:
         return (
             f'**{claim.key}** is not supported {where}: "{claim.text}" is not shown '
