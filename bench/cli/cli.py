@@ -360,7 +360,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 SLOW_BF16_WARNING = (
     "warning: this device has no fast bf16 (a CPU without AVX-512 BF16 or AMX, or a GPU "
-    "before Ampere): these bf16 runs will be about 12x slower than fp32 here; "
+    "before Ampere): these bf16 runs are emulated (12-22x slower than fp32 on the CPUs measured); "
     "--profile quick-fp32 (the default here) pairs with the committed fp32 reference"
 )
 PROFILE_FOR_SLOW_BF16 = "quick-fp32"
@@ -378,7 +378,7 @@ def say_profile(args: argparse.Namespace, plan: Plan, device) -> None:
     if args.profile_resolved and args.profile != "quick":
         print(
             f"profile {args.profile}: this device has no native bf16, so the default job "
-            "runs in fp32 (the quick profile's bf16 would be about 12x slower here); its "
+            "runs in fp32 (the quick profile's bf16 would be emulated, 12-22x slower); its "
             "runs pair with the committed quick-fp32 reference",
             flush=True,
         )

@@ -93,7 +93,10 @@ def plain_sentence(claim: Claim) -> str:
     regimes = len({e.regime for e in claim.effects})
     where = f"in the {regimes} regime(s) tested here" if regimes else ""
     if claim.verdict == SUPPORTED:
-        return f"**{claim.key}** holds {where}: {claim.text}."
+        return (
+            f"**{claim.key}** is supported over {where.removeprefix('in ')} (at least one "
+            f"corrected interval above 0, none below; not in every regime): {claim.text}."
+        )
     if claim.verdict == CONTRADICTED:
         against = [m for m, v in claim.per_method().items() if v == CONTRADICTED and m]
         who = f" (against {', '.join(against)})" if against else ""
