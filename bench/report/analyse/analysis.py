@@ -251,6 +251,7 @@ def aggregates(
         per_seed = per_seed_difference(ok, method, baseline, datasets=set(per_dataset))
         low, high = mean_interval(per_seed)
         corrected_low, corrected_high = mean_interval(per_seed, ALPHA / len(per_method))
+        sd = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
         rows.append(
             {
                 "method": method,
@@ -264,6 +265,8 @@ def aggregates(
                 "p_improvement_high": poi.p_improvement_high,
                 "corrected_low": corrected_low,
                 "corrected_high": corrected_high,
+                # the smallest difference the corrected test detects (power 0.8)
+                "mde": paired_mde(sd, len(per_seed), ALPHA / len(per_method)),
                 "compared": len(per_method),
             }
         )

@@ -108,7 +108,7 @@ def difference_heatmap(diffs: pd.DataFrame, methods: list[str], out_dir: Path, n
 def gain_vs_cost(
     aggregates: pd.DataFrame, cost: pd.DataFrame, methods: list[str], out_dir: Path, name: str
 ) -> None:
-    """Aggregate difference to none with the Bonferroni-corrected bootstrap interval (the
+    """Aggregate difference to none with the Bonferroni-corrected t-interval (the
     one the claims rest on) against train time relative to none, per method and device;
     `none` itself at (1, 0)."""
     colour = colours(methods)
@@ -145,7 +145,7 @@ def gain_vs_cost(
             )
     ax.set_xlabel("train time relative to none (median ratio)")
     ax.set_ylabel("accuracy - none, mean over datasets (points)")
-    ax.set_title("Gain against cost (bars: Bonferroni-corrected 95% bootstrap)")
+    ax.set_title("Gain against cost (bars: Bonferroni-corrected 95% t-interval)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     _save(fig, out_dir, name)
 
@@ -320,8 +320,8 @@ def draw_all(a: BlockAnalysis, out_dir: Path, suffix: str = "") -> Iterator[tupl
         gain_vs_cost(a.aggregates, a.cost, present, out_dir, f"gain_vs_cost{suffix}")
         yield (
             f"gain_vs_cost{suffix}",
-            "Aggregate accuracy difference to none with the Bonferroni-corrected bootstrap "
-            "interval the claims use, against train time; none at (1, 0)",
+            "Aggregate accuracy difference to none with the Bonferroni-corrected t-interval "
+            "the claims use, against train time; none at (1, 0)",
         )
     if a.ranks.critical_difference is not None and a.ranks.friedman_p is not None:
         critical_difference(

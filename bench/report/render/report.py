@@ -25,11 +25,13 @@ from bench.report.analyse.analysis import (
     records_frame,
     summary,
 )
+from bench.report.analyse.claims import Claim
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis, analyse_study
 from bench.report.render import figures
 from bench.report.render.findings import main_findings
+from bench.report.render.page import PageInputs, write_page
 from bench.report.render.protocol_report import protocol_section
 from bench.report.render.report_answers import (
     claims_section,
@@ -81,7 +83,10 @@ def write_report(store: Store, out_dir: Path) -> Path:
     analysed = [(b, analyse_block(b) if not ok_runs(b).empty else None) for b in blocks]
     studies = analyse_studies(frame) if not frame.empty else []
     planned_studies = at_planned_seeds(studies)
-    lines += answer_sections(analysed, [a for _, a in studies], out_dir, planned_studies)
+    answers, claims, effects = answer_sections(
+        analysed, [a for _, a in studies], out_dir, planned_studies
+    )
+    lines += answers
     lines += block_sections(analysed, out_dir)
     lines += study_sections(studies, out_dir)
     lines += skipped_section(skipped)
@@ -97,6 +102,11 @@ def write_report(store: Store, out_dir: Path) -> Path:
         lines += [notes.read_text().strip(), ""]
     lines[4:4] = [contents(lines), ""]  # after the title and the generated-by line
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
+    if claims:  # the results page shows what the first screen decided
+        blocks = [(regime_name(b), a) for b, a in analysed if a is not None]
+        write_page(
+            PageInputs(claims, effects, blocks, [a for _, a in studies], frame, store), out_dir
+        )
     return out_dir / "REPORT.md"
 
 
@@ -139,14 +149,15 @@ def answer_sections(
     studies: list[StudyAnalysis],
     out_dir: Path,
     planned_studies: list[StudyAnalysis] | None = None,
-) -> list[str]:
+) -> tuple[list[str], list[Claim], pd.DataFrame]:
     """The first screen: the Summary, the claims (with P), the published protocol and the
     head-to-head, from the primary block and every regime; where studies ran seeds beyond
-    their plan, the verdicts at the planned seeds beside them."""
+    their plan, the verdicts at the planned seeds beside them. Also the claims and the
+    effect-vs-regime rows, for the results page."""
     named = [(regime_name(block), a) for block, a in analysed if a is not None]
     first = primary(named)
     if first is None:
-        return []
+        return [], [], pd.DataFrame()
     protocol = published_protocol(studies)
     claims = tested_claims(named, studies)
     if protocol is not None:
@@ -160,7 +171,7 @@ def answer_sections(
     lines += claims_section(claims, named, studies, effects, out_dir)
     if protocol is not None:
         lines += protocol_section(*protocol, out_dir)
-    return lines + head_to_head_section(*first, out_dir)
+    return lines + head_to_head_section(*first, out_dir), claims, effects
 
 
 def planned_line(claims: list, planned: list) -> str:

@@ -187,7 +187,8 @@ def claims_section(
             "![Figure 1](effect_vs_regime.png)",
             "",
             "*Figure 1. Effect vs regime: each method's aggregate difference to `none` "
-            "(points) with its Bonferroni-corrected bootstrap interval, in every regime the "
+            "(points) with its t-interval over seeds, Bonferroni-corrected over the methods of its "
+            "regime (the aggregate tables' corrected interval), in every regime the "
             "records cover (main blocks; studies pooled over their varied cells).* "
             "([SVG](effect_vs_regime.svg))",
             "",
@@ -326,21 +327,30 @@ def claim_regimes(
 def regime_effects(
     main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]
 ) -> pd.DataFrame:
-    """Figure 1's rows: each regime's aggregate difference to `none` per method."""
-    parts = [(name, a.aggregates, {}) for name, a in main] + [
-        (f"{s.study} ({s.model}, {study_profile(s)})", s.pooled, variant_names(s.ok))
+    """Figure 1's rows: each regime's aggregate difference to `none` per method, with the
+    regime's profile, seeds and the corrected test's MDE (the results page shows them)."""
+    parts = [(name, ", ".join(sorted(set(a.ok.profile))), a.aggregates, {}) for name, a in main] + [
+        (
+            f"{s.study} ({s.model}, {study_profile(s)})",
+            study_profile(s),
+            s.pooled,
+            variant_names(s.ok),
+        )
         for s in studies
         if (entry := find_study(s.study)) is None or entry.in_figure
     ]
     rows = [
         {
             "regime": name,
+            "profile": profile,
             "method": names.get(r.method, r.method),
             "mean": r.mean,
             "low": r.corrected_low,
             "high": r.corrected_high,
+            "mde": r.mde,
+            "seeds": r.seeds,
         }
-        for name, table, names in parts
+        for name, profile, table, names in parts
         if not table.empty
         for r in table.itertuples()
     ]

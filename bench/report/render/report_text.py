@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from bench.report.analyse.analysis import POI_REPLICATES
+
 
 def wide_cells(
     table: pd.DataFrame,
@@ -117,14 +119,17 @@ def aggregate_caption(over: str) -> str:
     """What the aggregate table shows; `over` names what is averaged (datasets, or a
     study's dataset · condition cells)."""
     return (
-        f"Mean over {over} of the mean paired difference to `none` (points), with a 95% "
-        f"stratified bootstrap interval (seeds resampled within each of the {over}, 4000 "
-        "replicates) and the same interval Bonferroni-corrected over the methods compared "
-        "(level 1 - 0.05 / methods; a claim that the aggregate differs from 0 rests on "
-        "this one), and the probability of improvement P(method > none) averaged over "
-        f"the {over} (ties count one half), as in the rliable protocol (its interval "
-        "resamples each method's runs independently, as rliable does), over the "
-        f"{over} with at least 3 seeds of both; its interval is per method."
+        f"Mean over {over} of the mean paired difference to `none` (points): per seed, the "
+        f"difference averaged over the {over}, then its 95% t-interval over seeds (the "
+        "report's one interval procedure) and the same interval Bonferroni-corrected over "
+        "the methods compared (level 1 - 0.05 / methods; a claim that the aggregate differs "
+        "from 0 rests on this one). Also the probability of improvement P(method > none) "
+        f"averaged over the {over} (ties count one half), as in the rliable protocol: it "
+        "compares every run of the method with every run of `none` on a dataset (all "
+        "pairs, not by seed), and its interval, the one resampling left (stratified "
+        f"bootstrap, {POI_REPLICATES:,} replicates), resamples each method's runs "
+        f"independently, as rliable does; over the {over} with at least 3 seeds of both; "
+        "its interval is per method."
     )
 
 

@@ -222,9 +222,8 @@ def pooled_caption(a: StudyAnalysis) -> str:
     text += "The cells are taken as fixed, not as a sample of all possible conditions. "
     if not seeds.empty and seeds.min() < 5:
         text += (
-            f"With {seeds.min()} seeds a cell the bootstrap, which treats the seeds seen as "
-            "the population, is somewhat narrow: read an interval that only just excludes 0 "
-            "as weak evidence."
+            f"With {seeds.min()} seeds a cell the t-interval has few degrees of freedom and "
+            "is wide; an interval that only just excludes 0 is weak evidence."
         )
     return text
 

@@ -1,0 +1,65 @@
+"""The results page's interactive figure: each method's difference to `none` per regime (and
+per dataset), with its interval, filterable by regime, method and dataset, as a Vega-Lite
+chart written with Altair. Its data are inserted by the page as the named data set
+`effects` (the rows of bench.report.render.page.figure_rows)."""
+
+from __future__ import annotations
+
+import altair as alt
+
+ALL_DATASETS = "all datasets (aggregate)"
+ALL = "all"
+DATA = "effects"
+
+
+def select(name: str, label: str, options: list[str], default: str) -> alt.Parameter:
+    """A drop-down bound to a parameter, shown under the chart."""
+    return alt.param(name=name, value=default, bind=alt.binding_select(options=options, name=label))
+
+
+def effect_chart(regimes: list[str], methods: list[str], datasets: list[str]) -> alt.LayerChart:
+    """Points (effect) and rules (interval) per regime, dodged by method, a line at 0."""
+    regime = select("regime_filter", "regime ", [ALL, *regimes], ALL)
+    method = select("method_filter", "method ", [ALL, *methods], ALL)
+    dataset = select("dataset_filter", "dataset ", [ALL_DATASETS, *datasets], ALL_DATASETS)
+    kept = (
+        f"(regime_filter == '{ALL}' || datum.regime == regime_filter)"
+        f" && (method_filter == '{ALL}' || datum.method == method_filter)"
+        " && datum.dataset == dataset_filter"
+    )
+    base = (
+        alt.Chart(alt.NamedData(name=DATA))
+        .transform_filter(kept)
+        .transform_calculate(
+            corrected_interval="'[' + format(datum.low, '+.2f') + ', ' + "
+            "format(datum.high, '+.2f') + ']'"
+        )
+        .encode(
+            y=alt.Y("regime:N", sort=regimes, title=None, axis=alt.Axis(labelLimit=360)),
+            yOffset=alt.YOffset("method:N", sort=methods),
+            color=alt.Color("method:N", sort=methods, legend=alt.Legend(orient="top")),
+        )
+    )
+    tooltip = [
+        alt.Tooltip("regime:N"),
+        alt.Tooltip("profile:N"),
+        alt.Tooltip("comparison:N"),
+        alt.Tooltip("dataset:N"),
+        alt.Tooltip("cell:N", title="study cell"),
+        alt.Tooltip("effect:Q", format="+.2f"),
+        alt.Tooltip("corrected_interval:N", title="interval"),
+        alt.Tooltip("interval:N", title="interval kind"),
+        alt.Tooltip("mde:Q", format=".2f", title="MDE"),
+        alt.Tooltip("seeds:Q"),
+    ]
+    rules = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title="difference to none (accuracy points)"), x2="high:Q"
+    )
+    points = base.mark_point(filled=True, size=60, opacity=1).encode(x="effect:Q", tooltip=tooltip)
+    zero = alt.Chart(alt.Data(values=[{"x": 0}])).mark_rule(color="grey").encode(x="x:Q")
+    return (
+        alt.layer(zero, rules, points)
+        .add_params(regime, method, dataset)
+        .properties(width=560, height={"step": 9, "for": "offset"}, title="Effect vs regime")
+        .resolve_scale(x="shared")
+    )
