@@ -1,6 +1,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from bench.api.method_api import options_as_items
 from bench.api.registry import create_method
@@ -119,3 +120,17 @@ def test_one_registry_refuses_duplicates_checks_the_base_and_suggests():
             UserError, match=f"unknown .* {typo!r}; known: .*Did you mean '{guess}'"
         ):
             lookup(typo)
+
+
+def test_flushing_subnormals_is_its_own_spec_and_is_undone_after_the_run():
+    from bench.run.training import subnormals_for
+
+    flushed = dataclasses.replace(PROFILES["smoke"], subnormals="flush")
+    assert spec(settings=flushed).hash != spec().hash
+    assert "subnormals" not in spec().to_dict()["settings"]  # old hashes stay as they were
+    tiny = torch.tensor([1e-39])  # a subnormal float32
+    with subnormals_for(flushed):
+        assert (tiny * 1.0).item() == 0.0
+    assert (tiny * 1.0).item() != 0.0
+    with subnormals_for(PROFILES["smoke"]):
+        assert (tiny * 1.0).item() != 0.0

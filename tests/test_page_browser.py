@@ -102,3 +102,14 @@ def test_a_screenshot_at_1280x800_is_not_blank(opened):
     grey = pixels[..., :3].mean(axis=2)
     assert grey.std() > 0.05  # text, a table and colours, not one flat colour
     assert len(np.unique((grey * 255).astype(int))) > 20
+
+
+def test_opening_a_claim_lists_every_effect_it_was_decided_on(opened):
+    page, _ = opened
+    claims = pd.read_csv(REPO / "reports" / "claims.csv")
+    page.click('#verdicts a[href="#claim-C1"]')
+    details = page.locator("#claim-C1")
+    assert details.evaluate("d => d.open")
+    rows = details.locator("tbody tr")
+    assert rows.count() == (claims.claim == "C1").sum()
+    details.evaluate("d => { d.open = false; }")

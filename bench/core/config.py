@@ -26,6 +26,8 @@ Optimizer = Literal["adamw", "adamw-fused"]  # the same AdamW; fused: one kernel
 # the AMPLIFY authors' protocol, as settings (default: the suite's fair comparison)
 LabelPartner = Literal["same", "independent"]
 Head = Literal["shared", "published"]
+# CPU speed settings that change numbers slightly (opt-in; the reference keeps the defaults)
+Subnormals = Literal["keep", "flush"]
 SELECTIONS, NOISE_KINDS, OPTIMIZERS = get_args(Selection), get_args(NoiseKind), get_args(Optimizer)
 
 
@@ -58,7 +60,7 @@ def flagged_settings() -> list[dataclasses.Field]:
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
 REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
 # Every field added after spec version 2 is left out of the canonical spec at its default.
-LATE_FIELDS = (*REGIME_FIELDS, "optimizer", "label_partner", "head")
+LATE_FIELDS = (*REGIME_FIELDS, "optimizer", "label_partner", "head", "subnormals")
 # how methods are listed in tables and --list (others follow alphabetically)
 METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix", "smooth")
 
@@ -131,6 +133,12 @@ class TrainSettings:
         "shared (one pooling and head for every method) or published (the AMPLIFY authors' "
         "per-method head: the [CLS] pooler for word, sentence and TMix; for AMPLIFY the "
         "plain mean over every position of batches padded to --max-length)",
+    )
+    subnormals: Subnormals = flag(
+        "keep",
+        "keep, or flush subnormal floats to zero on the CPU during training and evaluation "
+        "(torch.set_flush_denormal): faster where AMPLIFY's near-1 lambdas make subnormal "
+        "backward passes; changes numbers slightly, so its runs form their own block",
     )
 
     def __post_init__(self) -> None:

@@ -46,7 +46,7 @@ from bench.run.input_noise import noisy_inputs
 from bench.run.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.run.metrics import classification_metrics, ood_detection
 from bench.run.models import Classifier, load_backbone, resolve_model
-from bench.run.training import Trainer, autocast_for, configure_cuda
+from bench.run.training import Trainer, autocast_for, configure_cuda, subnormals_for
 
 
 @dataclass
@@ -338,18 +338,19 @@ def run(spec: RunSpec, runtime: Runtime) -> RunResult:
     device = runtime.torch_device()
     configure_cuda(device, spec.settings)
     prepared = prepare_run(spec, runtime)
-    trained = train_and_evaluate(
-        prepared.model,
-        prepared.method,
-        prepared.data,
-        spec.settings,
-        spec.seed,
-        device,
-        prepared.pad_id,
-        prepared.data_info.num_labels,
-        runtime.progress,
-        spec.label,
-    )
+    with subnormals_for(spec.settings):
+        trained = train_and_evaluate(
+            prepared.model,
+            prepared.method,
+            prepared.data,
+            spec.settings,
+            spec.seed,
+            device,
+            prepared.pad_id,
+            prepared.data_info.num_labels,
+            runtime.progress,
+            spec.label,
+        )
     return RunResult.of(
         trained, prepared.data_info, prepared.model_info, device_info(device, runtime)
     )

@@ -4,7 +4,8 @@ dataset library installed)."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -26,6 +27,20 @@ def configure_cuda(device: torch.device, settings: TrainSettings) -> None:
     if device.type == "cuda" and settings.precision is Precision.FP32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+@contextmanager
+def subnormals_for(settings: TrainSettings) -> Iterator[None]:
+    """Flush subnormal floats to zero while the block runs when the settings ask for it
+    (`--subnormals flush`; the CPU's flag, restored after), else change nothing."""
+    if settings.subnormals != "flush":
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def autocast_for(settings: TrainSettings, device: torch.device):
