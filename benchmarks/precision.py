@@ -10,13 +10,14 @@
 - eval: inference throughput fp32 against bf16 (batch 128);
 - profile: torch.profiler self CPU time of one setting's steps by operator group;
 - denormal: AMPLIFY's steps whose 1 - lambda is tiny (1e-13..1e-7) against its other steps,
-  with and without torch.set_flush_denormal (subnormal floats in the backward pass).
+  in quick-fp32 and quick, with subnormals kept and flushed (`--subnormals flush`).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import statistics
 import time
@@ -95,35 +96,40 @@ def group_of(name: str) -> str:
 
 
 def denormal_figure(encoder, tokenizer, steps: int, device: torch.device) -> None:
-    """AMPLIFY on short texts (amazon-cr), fp32, its own lambda stream: median time of the
-    steps that mix with a tiny weight against the others, flush-to-zero off and on."""
+    """AMPLIFY on short texts (amazon-cr) in each quick profile, its own lambda stream:
+    median time of the steps that mix with a tiny weight against the others, and of all
+    steps, with subnormals kept and flushed (`--subnormals flush`)."""
     from bench.core.streams import numpy_stream
+    from bench.run.training import subnormals_for
 
     data = load_dataset_cached(build_registry().get("amazon-cr"))
-    encoded = encode(data.train, tokenizer, PROFILES["quick-fp32"].max_length)
+    encoded = encode(data.train, tokenizer, PROFILES["quick"].max_length)
     order = train_batches(len(encoded), 16, np.random.default_rng(0))
     batches = [collate(encoded, next(order), 0, device) for _ in range(steps)]
-    for flush in (False, True):
-        torch.set_flush_denormal(flush)
-        torch.manual_seed(0)
-        model = Classifier(copy.deepcopy(encoder), data.num_labels).train()
-        run = Trainer(model, create_method("amplify"), PROFILES["quick-fp32"], device, 10_000)
-        rng = numpy_stream(0, "method")
-        tiny, other = [], []
-        for index, (batch, labels) in enumerate(batches):
-            start = time.perf_counter()
-            out = run.step(batch, labels, rng)
-            seconds = time.perf_counter() - start
-            if index >= 2:
-                (tiny if 0 < 1 - out.lam < 1e-7 else other).append(seconds)
-        emit(
-            "denormal",
-            flush_denormal=flush,
-            tiny_mix_steps=len(tiny),
-            tiny_mix_median_s=round(statistics.median(tiny), 3) if tiny else None,
-            other_median_s=round(statistics.median(other), 3),
-        )
-    torch.set_flush_denormal(False)
+    for profile_name in ("quick-fp32", "quick"):
+        for mode in ("keep", "flush"):
+            settings = dataclasses.replace(PROFILES[profile_name], subnormals=mode)
+            torch.manual_seed(0)
+            model = Classifier(copy.deepcopy(encoder), data.num_labels).train()
+            run = Trainer(model, create_method("amplify"), settings, device, 10_000)
+            rng = numpy_stream(0, "method")
+            tiny, other = [], []
+            with subnormals_for(settings):
+                for index, (batch, labels) in enumerate(batches):
+                    start = time.perf_counter()
+                    out = run.step(batch, labels, rng)
+                    seconds = time.perf_counter() - start
+                    if index >= 2:
+                        (tiny if 0 < 1 - out.lam < 1e-7 else other).append(seconds)
+            emit(
+                "denormal",
+                profile=profile_name,
+                subnormals=mode,
+                tiny_mix_steps=len(tiny),
+                tiny_mix_median_s=round(statistics.median(tiny), 3) if tiny else None,
+                other_median_s=round(statistics.median(other), 3),
+                mean_step_s=round(statistics.mean(tiny + other), 3),
+            )
 
 
 @dataclass

@@ -233,3 +233,30 @@ def test_a_finished_run_frees_its_model(method):
     del model
     gc.collect()
     assert not [p for p in parameters if p() is not None]
+
+
+def test_a_deferred_finite_check_names_the_first_diverged_step():
+    """On a GPU the step only notes a non-finite loss on the device (no wait for it) and
+    the epoch's check raises, naming the first bad step; the same path, forced on a CPU."""
+    from bench.run.training import Trainer
+
+    trainer = Trainer(
+        tiny_classifier(), create_method("none"), TrainSettings(), torch.device("cpu"), 10
+    )
+    trainer.deferred_checks = True
+    for step, loss in enumerate([0.5, float("nan"), float("inf")], start=1):
+        trainer.note_finite(torch.tensor(loss))
+        trainer.steps = step
+    with pytest.raises(Diverged, match=r"loss became nan at step 2 \(found at step 3\)"):
+        trainer.check_finite()
+
+
+def test_a_finite_run_passes_the_deferred_check():
+    from bench.run.training import Trainer
+
+    trainer = Trainer(
+        tiny_classifier(), create_method("none"), TrainSettings(), torch.device("cpu"), 10
+    )
+    trainer.deferred_checks = True
+    trainer.note_finite(torch.tensor(0.25))
+    trainer.check_finite()  # no error

@@ -125,7 +125,8 @@ class MixupMethod:
         """One forward pass with this method's mixing, and the mixed loss."""
         if not self.mixes:
             return plain_step(model, batch, labels)
-        perm = torch.from_numpy(rng.permutation(labels.shape[0])).to(labels.device)
+        # on the host: mixed_step checks it for the identity before sending it to the device
+        perm = torch.from_numpy(rng.permutation(labels.shape[0]))
         lam = self.sample_lambda(rng)
         sites = self.sites(model.depth, rng)
         label_perm = self.label_permutation(perm)
@@ -251,10 +252,17 @@ def mixed_step(
 
     A step in which no partner contributes (lam == 1, or the identity permutation, as in a
     batch of one) is `none`'s step, bit for bit: `plain_step`. Otherwise `union_mask`
-    widens the attention mask to max(mask, mask[perm])."""
+    widens the attention mask to max(mask, mask[perm]). The permutations may come on the
+    host (the shared step sends them): the identity check then makes a GPU wait for nothing,
+    and they go to the labels' device after it."""
     identity = bool(torch.equal(perm, torch.arange(len(perm), device=perm.device)))
-    if lam == 1.0 or (identity and (label_perm is None or torch.equal(label_perm, perm))):
+    if lam == 1.0 or (
+        identity and (label_perm is None or torch.equal(label_perm, perm.to(label_perm.device)))
+    ):
         return plain_step(model, batch, labels)
+    perm = perm.to(labels.device, non_blocking=True)
+    if label_perm is not None:
+        label_perm = label_perm.to(labels.device, non_blocking=True)
     batch = dict(batch)
     if union_mask:
         batch["attention_mask"] = union_attention_mask(batch["attention_mask"], perm)

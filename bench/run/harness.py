@@ -125,10 +125,12 @@ def train_epoch(
     bar: Any,
 ) -> tuple[list[float], list[float]]:
     """One pass over the training set in the order drawn from `order_rng`; the losses and
-    1 - lambda of every step."""
+    1 - lambda of every step. The losses stay on the device until the epoch ends (reading
+    one makes the host wait for a GPU), and so does the finite-loss check on a GPU."""
     settings, device = trainer.settings, trainer.device
     trainer.model.train()
-    losses, one_minus_lam = [], []
+    losses: list[torch.Tensor] = []
+    one_minus_lam: list[float] = []
     lengths = (
         [len(ids) for ids in train.input_ids] if settings.batching == "length-grouped" else None
     )
@@ -137,11 +139,14 @@ def train_epoch(
         timer.start()
         out = trainer.step(batch, labels, method_rng)
         timer.stop()
-        losses.append(out.loss.item())
+        losses.append(out.loss.detach())
         one_minus_lam.append(1.0 - out.lam)
         bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    return losses, one_minus_lam
+    trainer.check_finite()
+    timer.flush()
+    values = torch.stack(losses).float().cpu().tolist() if losses else []
+    bar.set_postfix(loss=f"{np.mean(values):.3f}" if values else "")
+    return values, one_minus_lam
 
 
 def train_and_evaluate(

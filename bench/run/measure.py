@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -51,29 +52,45 @@ class PeakRSS:
 
 @dataclass
 class StepTimer:
-    """Accumulates training time only; synchronises CUDA so that times are real."""
+    """Accumulates training time only. On a CPU, wall time per step. On a GPU, CUDA events
+    recorded around each step and read once at `flush()` (the end of an epoch), so timing
+    does not make the host wait for the device every step; a step's time is then the
+    device's time from its first to its last kernel."""
 
     device: torch.device
     step_seconds: list[float] = field(default_factory=list)
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+    _pending: list[tuple[Any, Any]] = field(default_factory=list)
 
     def start(self) -> None:
-        self._sync()
-        self._t0 = time.perf_counter()
+        if self.device.type == "cuda":
+            self._begin = torch.cuda.Event(enable_timing=True)
+            self._begin.record()
+        else:
+            self._t0 = time.perf_counter()
 
     def stop(self) -> None:
-        self._sync()
-        self.step_seconds.append(time.perf_counter() - self._t0)
+        if self.device.type == "cuda":
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            self._pending.append((self._begin, end))
+        else:
+            self.step_seconds.append(time.perf_counter() - self._t0)
+
+    def flush(self) -> None:
+        """Read the recorded CUDA events (one wait for the device)."""
+        if self._pending:
+            self._pending[-1][1].synchronize()
+            self.step_seconds += [begin.elapsed_time(end) / 1000 for begin, end in self._pending]
+            self._pending.clear()
 
     @property
     def total(self) -> float:
+        self.flush()
         return float(sum(self.step_seconds))
 
     @property
     def median(self) -> float:
+        self.flush()
         ordered = sorted(self.step_seconds)
         return float(ordered[len(ordered) // 2]) if ordered else 0.0
 

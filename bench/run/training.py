@@ -78,7 +78,11 @@ def build_optimizer(model: nn.Module, settings: TrainSettings, total_steps: int)
 
 class Trainer:
     """One optimisation step with a method's mixing: forward, finite-loss check, backward,
-    clipping, AdamW and schedule (and a gradient scaler for fp16)."""
+    clipping, AdamW and schedule (and a gradient scaler for fp16).
+
+    On a CPU the finite-loss check runs every step. On a GPU reading the loss would make the
+    host wait for the device every step, so the step only notes the first non-finite loss
+    on the device and `check_finite()` (once an epoch) raises Diverged naming that step."""
 
     def __init__(
         self,
@@ -93,6 +97,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=settings.precision.scaled)
         self.steps = 0
         self.saved_activation_bytes: int | None = None  # measured in the first step
+        self.deferred_checks = device.type != "cpu"
+        # on the device: the first step whose loss was not finite (-1: none yet), its loss
+        self._first_bad = torch.tensor(-1, device=device)
+        self._bad_loss = torch.tensor(0.0, device=device)
 
     def step(
         self, batch: dict[str, torch.Tensor], labels: torch.Tensor, rng: np.random.Generator
@@ -102,7 +110,9 @@ class Trainer:
             out = self.method.training_step(self.model, batch, labels, rng)
         if isinstance(saved, SavedActivations):
             self.saved_activation_bytes = saved.bytes
-        if not torch.isfinite(out.loss):
+        if self.deferred_checks:
+            self.note_finite(out.loss.detach())
+        elif not torch.isfinite(out.loss):
             raise Diverged(f"loss became {out.loss.item()} at step {self.steps + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(out.loss).backward()
@@ -113,3 +123,18 @@ class Trainer:
         self.scheduler.step()
         self.steps += 1
         return out
+
+    def note_finite(self, loss: torch.Tensor) -> None:
+        """Remember, on the device and without waiting for it, the first non-finite loss."""
+        first = (self._first_bad < 0) & ~torch.isfinite(loss)
+        self._first_bad = torch.where(first, self.steps + 1, self._first_bad)
+        self._bad_loss = torch.where(first, loss.float(), self._bad_loss)
+
+    def check_finite(self) -> None:
+        """Raise Diverged if a step since the start had a non-finite loss (one wait for
+        the device; a no-op where the check runs every step)."""
+        if self.deferred_checks and int(self._first_bad) >= 0:
+            raise Diverged(
+                f"loss became {float(self._bad_loss)} at step {int(self._first_bad)} "
+                f"(found at step {self.steps})"
+            )

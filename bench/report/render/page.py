@@ -107,6 +107,8 @@ def figure_rows(inputs: PageInputs) -> list[dict[str, Any]]:
         (f"{s.study} ({s.model}, {profile_of(s.ok)})", s.ok, s.differences) for s in inputs.studies
     ]
     for regime, ok, differences in tables:
+        if differences.empty:  # one method alone: nothing compared with `none`
+            continue
         profile = profile_of(ok)
         for r in differences.dropna(subset=["p"]).itertuples():
             dataset, _, cell = str(r.dataset).partition(" · ")  # a study's dataset · condition
@@ -151,7 +153,7 @@ def dataset_tables(inputs: PageInputs) -> list[dict[str, Any]]:
 
 def difference_columns(differences: pd.DataFrame) -> pd.DataFrame:
     keep = ["dataset", "method", "seeds", "diff", "ci_low", "ci_high", "p_holm", "mde"]
-    if differences.empty:
+    if differences.empty or "p" not in differences:
         return pd.DataFrame(columns=keep)
     return differences.dropna(subset=["p"])[keep]
 
