@@ -127,3 +127,12 @@ def test_every_committed_run_row_links_to_a_record_that_exists(committed):
     assert len(rows) == len([p for p in records if not p.name.startswith(".")])
     for row in rows:
         assert (COMMITTED.parent / row[-1]).resolve().is_file(), row[-1]
+
+
+def test_the_vega_bundle_is_kept_on_disk_and_read_back_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXUP_BENCH_CACHE", str(tmp_path))
+    made = page_module.vega_bundle.__wrapped__()
+    (kept,) = tmp_path.glob("vega-bundle-*.js")
+    assert kept.read_text() == made
+    kept.write_text(made + "// read from the cache")
+    assert page_module.vega_bundle.__wrapped__().endswith("// read from the cache")
