@@ -12,8 +12,7 @@ import pytest
 
 from bench.core.store import Store
 from bench.report.render import page as page_module
-from bench.report.render.page import PAGE, SIZE_LIMIT, write_page
-from bench.report.render.page_chart import ALL_DATASETS
+from bench.report.render.page import ALL_DATASETS, PAGE, SIZE_LIMIT, write_page
 from bench.report.render.report import write_report
 
 REPO = Path(__file__).resolve().parents[1]

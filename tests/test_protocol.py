@@ -218,3 +218,20 @@ def test_the_published_protocol_study_plans_its_grid():
         ("word", "sentence", "tmix"),
     ]
     assert requests[0].overrides == {"label_partner": "independent"}
+
+
+def test_claim_p_prints_the_tables_interval_for_each_contrast(unrendered_figures):
+    """One contrast, one interval: P's effects are the decomposition table's published
+    column, corrected over that table's 12 effects (not re-corrected over P's own 3)."""
+    from bench.report.analyse.analysis import records_frame
+    from bench.report.analyse.protocol import analyse_protocol
+    from bench.report.render.study_report import analyse_studies
+
+    frame = records_frame(protocol_records())
+    (study,) = [a for _, a in analyse_studies(frame) if a.study == "published-protocol"]
+    analysis = analyse_protocol(study.ok)
+    published = {e.against: e for e in analysis.cells if e.regime == "published"}
+    for e in analysis.claim.effects:
+        cell = published[e.against]
+        assert (e.mean, e.low, e.high, e.mde) == (cell.mean, cell.low, cell.high, cell.mde)
+    assert analysis.claim.family_size == len(analysis.cells) == 12

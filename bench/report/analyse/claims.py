@@ -74,6 +74,13 @@ class Claim:
     text: str
     effects: list[Effect] = field(default_factory=list)
     scope: str = ""
+    # how many effects its Bonferroni correction counts: its own (None), or more where its
+    # effects are read off a larger table so that one contrast has one interval everywhere
+    family: int | None = None
+
+    @property
+    def family_size(self) -> int:
+        return self.family if self.family is not None else len(self.effects)
 
     @property
     def verdict(self) -> str:

@@ -15,17 +15,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import altair as alt
-import jinja2
 import pandas as pd
 
 from bench.core.store import Store
 from bench.report.analyse.analysis import BlockAnalysis
 from bench.report.analyse.claims import Claim
 from bench.report.analyse.study_analysis import StudyAnalysis
-from bench.report.render.page_chart import ALL_DATASETS, effect_chart
 
 PAGE = "index.html"
+ALL_DATASETS = "all datasets (aggregate)"  # the figure's rows that aggregate over datasets
 SIZE_LIMIT = 2_000_000  # bytes: the page must stay small enough to mail or commit
 STATIC = Path(__file__).parent / "static"
 DIGITS = 6  # decimals kept in the page's data (the CSVs keep full precision)
@@ -201,6 +199,7 @@ def vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed in one script, for the Vega-Lite version Altair writes.
     Bundling takes about 2 s, so the result is kept on disk per vl-convert and Vega-Lite
     version (under $MIXUP_BENCH_CACHE, default ~/.cache/mixup-bench)."""
+    import altair as alt
     import vl_convert
 
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
@@ -232,13 +231,19 @@ def script_text(code: str) -> str:
 
 
 def write_page(inputs: PageInputs, out_dir: Path, report_name: str = "REPORT.md") -> Path:
-    """Write `index.html` beside the report; fails loudly if it outgrows SIZE_LIMIT."""
+    """Write `index.html` beside the report; fails loudly if it outgrows SIZE_LIMIT.
+    (Altair and Jinja load here, not at import: a sweep's processes never need them.)"""
+    import jinja2
+
+    from bench.report.render.page_chart import effect_chart
+
     data = page_data(inputs, out_dir)
     datasets = sorted({row["dataset"] for row in data["effects"]} - {ALL_DATASETS})
     spec = effect_chart(
         list(dict.fromkeys(row["regime"] for row in data["effects"])),
         list(dict.fromkeys(row["method"] for row in data["effects"])),
         datasets,
+        ALL_DATASETS,
     ).to_dict()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(STATIC), autoescape=True, keep_trailing_newline=True

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import altair as alt
 
-ALL_DATASETS = "all datasets (aggregate)"
 ALL = "all"
 DATA = "effects"
 
@@ -17,11 +16,14 @@ def select(name: str, label: str, options: list[str], default: str) -> alt.Param
     return alt.param(name=name, value=default, bind=alt.binding_select(options=options, name=label))
 
 
-def effect_chart(regimes: list[str], methods: list[str], datasets: list[str]) -> alt.LayerChart:
-    """Points (effect) and rules (interval) per regime, dodged by method, a line at 0."""
+def effect_chart(
+    regimes: list[str], methods: list[str], datasets: list[str], aggregate: str
+) -> alt.LayerChart:
+    """Points (effect) and rules (interval) per regime, dodged by method, a line at 0;
+    `aggregate` names the rows that average over datasets (shown first)."""
     regime = select("regime_filter", "regime ", [ALL, *regimes], ALL)
     method = select("method_filter", "method ", [ALL, *methods], ALL)
-    dataset = select("dataset_filter", "dataset ", [ALL_DATASETS, *datasets], ALL_DATASETS)
+    dataset = select("dataset_filter", "dataset ", [aggregate, *datasets], aggregate)
     kept = (
         f"(regime_filter == '{ALL}' || datum.regime == regime_filter)"
         f" && (method_filter == '{ALL}' || datum.method == method_filter)"

@@ -256,8 +256,18 @@ def evidence_section(claims: list[Claim], out_dir: Path) -> list[str]:
 
 
 def family_sizes(claims: list[Claim]) -> str:
-    """`C1: m = 25, C2: m = 14, ...`: each tested claim's number of effects."""
-    return ", ".join(f"{c.key}: m = {len(c.effects)}" for c in claims if c.effects)
+    """`C1: m = 25, C2: m = 14, ...`: the number of effects each tested claim's correction
+    counts (P: its table's, of which its own are the published column)."""
+    return ", ".join(
+        f"{c.key}: m = {c.family_size}"
+        + (
+            f" (its {len(c.effects)} effects are read off a table of {c.family_size})"
+            if c.family_size != len(c.effects)
+            else ""
+        )
+        for c in claims
+        if c.effects
+    )
 
 
 def encoders(main: list[tuple[str, BlockAnalysis]], studies: list[StudyAnalysis]) -> str:
