@@ -30,14 +30,9 @@ def embedded(html: str, element_id: str) -> dict:
 @pytest.fixture(scope="module")
 def small_page(tmp_path_factory) -> Path:
     """The page of a small results folder (two methods, two datasets, three seeds)."""
-    from tests.conftest import fake_record
-    from tests.test_report import ACC, result, spec
+    from tests.test_report import write_acc_records
 
-    store = Store(tmp_path_factory.mktemp("page") / "results")
-    for dataset, by_method in ACC.items():
-        for method, accs in by_method.items():
-            for seed, acc in enumerate(accs):
-                store.write(fake_record(spec(method, dataset, seed), result=result(acc, 10.0)))
+    store = write_acc_records(Store(tmp_path_factory.mktemp("page") / "results"))
     out = store.root.parent / "reports"
     write_report(store, out)
     return out / PAGE

