@@ -12,7 +12,12 @@
 - denormal: AMPLIFY's steps whose 1 - lambda is tiny (1e-13..1e-7) against its other steps,
   in quick-fp32 and quick, with subnormals kept and flushed (`--subnormals flush`);
 - dropout: time of one step's dropout masks (the quick profile's shapes, p = 0.1) from
-  torch's Bernoulli draws and from cheaper generators (what a faster one could save).
+  torch's Bernoulli draws and from cheaper generators (what a faster one could save);
+- remedies: the quick step (bf16 + fused AdamW) of `none` as it is, with the word
+  embeddings frozen (the most a sparse or row-wise embedding gradient could save: no
+  zero-fill, scatter, clipping or AdamW over their 11.7 M entries), with the hidden-state
+  dropouts off (the most a faster dropout there could save), and both; interleaved round
+  by round. Upper bounds: each variant trains another model, so none is a suite setting.
 """
 
 from __future__ import annotations
@@ -271,6 +276,46 @@ def eval_figure(ctx: Context) -> None:
     )
 
 
+REMEDIES = ("as is", "embeddings frozen", "dropout off", "both")
+
+
+def remedy_trainer(ctx: Context, variant: str) -> Trainer:
+    """The quick step's trainer with one upper-bound remedy applied to its model."""
+    run = ctx.trainer("bf16+fused", "none")
+    model = run.model
+    if variant in ("embeddings frozen", "both"):
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    if variant in ("dropout off", "both"):
+        # the hidden-state dropouts (13 of 19, 3.2 M of the 5.04 M mask draws); the
+        # attention's stay, as a zero p there would switch SDPA to another kernel
+        for name, module in model.named_modules():
+            if isinstance(module, torch.nn.Dropout) and ".attention.self." not in name:
+                module.p = 0.0
+    return run
+
+
+def remedies_figure(ctx: Context) -> None:
+    trainers = {variant: remedy_trainer(ctx, variant) for variant in REMEDIES}
+    times: dict[str, list[float]] = defaultdict(list)
+    for round_index, (batch, labels) in enumerate(ctx.batches):
+        shift = round_index % len(REMEDIES)
+        for variant in REMEDIES[shift:] + REMEDIES[:shift]:
+            start = time.perf_counter()
+            trainers[variant].step(batch, labels, np.random.default_rng(round_index))
+            if round_index >= ctx.args.warmup:
+                times[variant].append(time.perf_counter() - start)
+    base = statistics.median(times["as is"])
+    for variant in REMEDIES:
+        median = statistics.median(times[variant])
+        emit(
+            "remedy",
+            variant=variant,
+            threads=torch.get_num_threads(),
+            median_step_seconds=round(median, 4),
+            speedup_vs_as_is=round(base / median, 3),
+        )
+
+
 def profile_figure(ctx: Context) -> None:
     warmup, steps = ctx.args.warmup, len(ctx.batches) - ctx.args.warmup
     for label in ("fp32+fused", "bf16+fused", "fp32", "bf16"):
@@ -315,6 +360,8 @@ def main() -> None:
         profile_figure(ctx)
     if "dropout" in args.figures:
         dropout_figure(args.steps)
+    if "remedies" in args.figures:
+        remedies_figure(ctx)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ class NoMixup(MixupMethod):
     description = "no mixup: plain fine-tuning with cross-entropy"
     Options = NoOptions
     mixes = False
+    # the authors' no-mixup script trains BertForSequenceClassification: [CLS] pooler,
+    # dropout, linear (--head published)
+    published_head = "pooler"
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         return []

@@ -16,6 +16,7 @@ class SentenceMixup(MixupMethod):
     name = "sentence"
     description = "mix the pooled sentence vector before the classifier (one pass)"
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
+    published_independent_labels = True  # their second label permutation
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         return [Site("pooled")]

@@ -38,6 +38,7 @@ class TMix(MixupMethod):
     name = "tmix"
     description = "mix the hidden states after a layer drawn from {7, 9, 12} (scaled to depth)"
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
+    published_independent_labels = True  # their second label permutation
     Options = TMixOptions
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

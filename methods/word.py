@@ -34,6 +34,7 @@ class WordMixup(MixupMethod):
     name = "word"
     description = "mix the embeddings output position by position (union attention mask)"
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
+    published_independent_labels = True  # their second label permutation
     Options = WordOptions
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

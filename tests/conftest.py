@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -26,6 +28,9 @@ from bench.run.models import Classifier
 
 # the unit tests train tiny encoders: one thread is faster for them than two contending
 torch.set_num_threads(1)
+# and in this process: a pool's start (spawned workers importing torch) would dominate a
+# tiny sweep (--workers auto is tested on its own); subprocesses of the tests inherit it
+os.environ["MIXUP_BENCH_WORKERS"] = "1"
 
 VOCAB = 64
 SMALL = dict(

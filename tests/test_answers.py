@@ -11,12 +11,17 @@ from scipy import stats
 from bench.report.analyse.analysis import per_seed_difference
 from bench.report.analyse.claims import (
     CONTRADICTED,
-    NOT_SUPPORTED,
     NOT_TESTED,
     SUPPORTED,
     Claim,
     Effect,
     verdict,
+)
+from bench.report.analyse.claims import (
+    EQUIVALENT as CLAIM_EQUIVALENT,
+)
+from bench.report.analyse.claims import (
+    INCONCLUSIVE as CLAIM_INCONCLUSIVE,
 )
 from bench.report.analyse.claims import (
     judge_claims as run_claims,
@@ -103,9 +108,26 @@ def test_head_to_head_holm_runs_over_the_per_dataset_family():
 def test_verdict_words():
     assert verdict([(0.2, 1.0), (-0.5, 0.5)]) == SUPPORTED
     assert verdict([(-1.0, -0.1)]) == CONTRADICTED
-    assert verdict([(-0.5, 0.5), (-0.1, 0.9)]) == NOT_SUPPORTED
-    assert verdict([(0.2, 1.0), (-1.0, -0.1)]) == NOT_SUPPORTED  # regimes disagree
+    assert verdict([(-0.5, 0.5), (-0.1, 0.9)]) == CLAIM_EQUIVALENT  # inside +-1
+    assert verdict([(-0.5, 0.5), (-0.1, 1.9)]) == CLAIM_INCONCLUSIVE  # one reaches beyond
+    assert verdict([(-0.5, 0.5)], margin=0.4) == CLAIM_INCONCLUSIVE  # a tighter margin
+    assert verdict([(0.2, 1.0), (-1.0, -0.1)]) == CLAIM_INCONCLUSIVE  # regimes disagree
     assert verdict([]) == NOT_TESTED
+
+
+def test_an_equal_case_is_equivalent_and_a_blind_case_inconclusive():
+    """ "Not shown" splits in two: tight intervals around 0 (equal within the margin) and
+    wide ones (the data could not see a difference of the margin's size)."""
+
+    def claim(key, lo, hi, mde):
+        return Claim(key, "text", [Effect("r", "d", (lo + hi) / 2, lo, hi, mde, "word", 5)])
+
+    equal = claim("C2", -0.03, 0.04, 0.02)  # log step ratios within 10%
+    assert equal.verdict == CLAIM_EQUIVALENT
+    assert equal.reason() == "all 1 intervals include 0 and lie within +-10% step time"
+    blind = claim("C3", -3.2, 4.1, 4.5)  # an MDE of 4.5 points against a margin of 1
+    assert blind.verdict == CLAIM_INCONCLUSIVE
+    assert "1 reach beyond +-1 accuracy point" in blind.reason()
 
 
 def by_key(claims):
@@ -125,12 +147,12 @@ def test_claims_contradicted_when_another_mixup_beats_amplify():
     assert by_key(run_claims([("ref", ok)], []))["C1"].verdict == CONTRADICTED
 
 
-def test_claims_not_supported_when_amplify_beats_only_some():
+def test_claims_inconclusive_when_amplify_beats_only_some():
     ok = runs({"none": 0.0, "word": 0.0, "sentence": 3.0, "amplify": 3.0})
     claims = by_key(run_claims([("ref", ok)], []))
-    assert claims["C1"].verdict == NOT_SUPPORTED
+    assert claims["C1"].verdict == CLAIM_INCONCLUSIVE
     # sentence's steps are 10% slower: cheaper than sentence, the same as word
-    assert claims["C2"].verdict == NOT_SUPPORTED
+    assert claims["C2"].verdict == CLAIM_INCONCLUSIVE
 
 
 def test_noise_claim_is_the_noise_x_method_interaction():
@@ -180,11 +202,13 @@ def test_reason_names_the_clearest_deciding_interval_for_each_verdict_word():
         "clearest: r1: d -1.25 [-2.00, -0.50], MDE 0.50"
     )
     mixed = claim("C1", (0.2, 0.8), (-0.3, 0.3), against=("word", "tmix"))
-    assert mixed.verdict == NOT_SUPPORTED
-    assert mixed.reason().endswith("per method: word: supported, tmix: not supported")
+    assert mixed.verdict == CLAIM_INCONCLUSIVE
+    assert mixed.reason().endswith("per method: word: supported, tmix: equivalent")
     disagree = claim("C3", (0.2, 0.8), (-0.9, -0.1))
     assert disagree.reason() == "of 2 intervals, 1 above 0 and 1 below; the regimes disagree"
-    assert claim("C3", (-0.2, 0.3), (-0.1, 0.6)).reason() == "all 2 intervals include 0"
+    assert claim("C3", (-0.2, 0.3), (-0.1, 0.6)).reason() == (
+        "all 2 intervals include 0 and lie within +-1 accuracy point"
+    )
     assert claim("C3").reason() == "no records"
     assert claim("C3", (float("nan"), float("nan"))).verdict == NOT_TESTED
 

@@ -232,6 +232,8 @@ def test_end_to_end_every_method_then_resume(tmp_path):
     second = cli(*args)
     assert second.returncode == 0
     assert f"plan: 0 run(s) to do, {n} already done" in second.stdout
+    # a newcomer whose runs all have records learns how to train them afresh
+    assert "to train them afresh, leave these intact and add --results-dir" in second.stdout
     assert "nothing new ran: the report is unchanged" in second.stdout
     assert sorted((tmp_path / "results").rglob("*.json")) == records
 
@@ -365,3 +367,40 @@ def test_a_smoke_first_look_leaves_the_repository_clean(tmp_path, monkeypatch, c
         ["git", "-C", str(tmp_path), "status", "--porcelain"], capture_output=True, text=True
     )
     assert status.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "cores,device,todo,threads,workers,expected",
+    [
+        ([0, 1], "cpu", 5, None, "auto", (2, 1)),  # one 1-thread worker per core
+        ([0, 1, 2, 3], "cpu", 5, 2, "auto", (2, 2)),  # --threads 2: a worker per 2 cores
+        ([0, 1], "cpu", 1, None, "auto", (1, None)),  # one run: this process
+        ([0], "cpu", 5, None, "auto", (1, None)),  # one core: this process
+        ([0, 1], "cuda", 5, None, "auto", (1, None)),  # a GPU: this process
+        ([0, 1], "cpu", 5, None, 1, (1, None)),  # an explicit count stays
+    ],
+)
+def test_workers_auto_picks_one_single_thread_worker_per_core_on_a_cpu(
+    cores, device, todo, threads, workers, expected, monkeypatch
+):
+    import argparse
+
+    import torch
+
+    from bench.cli import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "usable_cores", lambda: cores)
+    args = argparse.Namespace(workers=workers, threads=threads, executor="local")
+    cli_module.resolve_workers(args, torch.device(device), todo)
+    assert (args.workers, args.threads) == expected
+
+
+def test_workers_default_is_auto_unless_the_environment_says_otherwise(monkeypatch):
+    from bench.cli.cli import build_parser
+
+    monkeypatch.delenv("MIXUP_BENCH_WORKERS", raising=False)
+    assert build_parser().parse_args([]).workers == "auto"
+    monkeypatch.setenv("MIXUP_BENCH_WORKERS", "1")
+    assert build_parser().parse_args([]).workers == 1
+    monkeypatch.setenv("MIXUP_BENCH_WORKERS", "two")
+    assert main(["--list"]) == 2

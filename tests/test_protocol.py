@@ -4,6 +4,7 @@ on constructed batches; the defaults leave every spec and number as they were.""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -18,7 +19,13 @@ from bench.core.config import PROFILES, RunSpec
 from bench.core.errors import UserError
 from bench.core.streams import numpy_stream
 from bench.run.harness import head_pooling
-from bench.run.models import Classifier, ResolvedModel, load_backbone
+from bench.run.models import (
+    Classifier,
+    ResolvedModel,
+    load_backbone,
+    pooler_provenance,
+    reinitialise_pooler,
+)
 from tests.conftest import SMALL, tiny_classifier, toy_batch
 
 
@@ -94,8 +101,10 @@ def test_published_heads_per_method():
     assert heads == {"word": "pooler", "sentence": "pooler", "tmix": "pooler"}
     assert head_pooling(create_method("amplify"), settings) == "plain-mean"
     assert head_pooling(create_method("amplify"), PROFILES["quick"]) == "mean"
+    # the authors' no-mixup baseline is BertForSequenceClassification: the [CLS] pooler
+    assert head_pooling(create_method("none"), settings) == "pooler"
     with pytest.raises(UserError, match="has no published head"):
-        head_pooling(create_method("none"), settings)
+        head_pooling(create_method("smooth"), settings)
 
 
 def test_pooler_head_is_the_encoders_cls_pooler():
@@ -122,19 +131,63 @@ def test_plain_mean_head_averages_every_position_padded_to_max_length():
     assert not torch.allclose(model(**batch), masked(**batch), atol=1e-4)
 
 
-@pytest.mark.parametrize("with_pooler,expected", [(True, "checkpoint"), (False, "initialised")])
-def test_record_says_whether_pooler_weights_came_with_the_checkpoint(
-    with_pooler, expected, tmp_path
-):
+def _trained_like(pooler: torch.nn.Module) -> None:
+    """A pooler as training leaves one: a non-zero bias and a dominant direction."""
+    with torch.no_grad():
+        pooler.dense.bias.normal_(0.0, 0.05)
+        u, v = torch.randn(pooler.dense.weight.shape[0]), torch.randn(pooler.dense.weight.shape[1])
+        pooler.dense.weight.add_(torch.outer(u, v) / 10)
+
+
+@pytest.mark.parametrize(
+    "pooler,expected",
+    [("trained", "trained"), ("as initialised", "untrained"), (None, "initialised")],
+)
+def test_record_tells_a_trained_pooler_from_an_untrained_or_missing_one(pooler, expected, tmp_path):
+    """A checkpoint's [CLS] pooler counts as trained only if it does not look as BERT's
+    initialisation leaves it (zero bias, a weight spectrum of i.i.d. noise)."""
     from transformers import BertTokenizerFast
 
     torch.manual_seed(0)
-    BertModel(BertConfig(**SMALL), add_pooling_layer=with_pooler).save_pretrained(tmp_path)
+    model = BertModel(BertConfig(**SMALL), add_pooling_layer=pooler is not None)
+    if pooler == "trained":
+        _trained_like(model.pooler)
+    model.save_pretrained(tmp_path)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(59)]
     (tmp_path / "vocab.txt").write_text("\n".join(vocab))
     BertTokenizerFast(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
     encoder, _ = load_backbone(ResolvedModel("tiny", str(tmp_path), "local"))
     assert encoder.pooler_weights == expected
+
+
+def test_an_initialised_pooler_with_its_bias_trained_is_still_untrained_by_its_spectrum():
+    """Each sign alone marks a pooler untrained: noise-like weights with a non-zero bias."""
+    torch.manual_seed(0)
+    encoder = BertModel(BertConfig(**SMALL))
+    with torch.no_grad():
+        encoder.pooler.dense.bias.normal_(0.0, 0.05)
+    state, evidence = pooler_provenance(encoder, loaded=True)
+    assert state == "untrained" and "non-zero" in evidence
+    _trained_like(encoder.pooler)
+    assert pooler_provenance(encoder, loaded=True)[0] == "trained"
+
+
+def test_reinitialised_pooler_is_berts_initialisation_and_leaves_the_head_as_it_was():
+    """--pooling pooler-reinit: the pooler is N(0, 0.02) with bias 0, drawn after the
+    head, so the head's initialisation is the seed's, as under every other pooling."""
+    torch.manual_seed(0)
+    encoder = BertModel(BertConfig(**SMALL))
+    _trained_like(encoder.pooler)
+    torch.manual_seed(1)
+    shipped = Classifier(copy.deepcopy(encoder), 3, "pooler")
+    torch.manual_seed(1)
+    fresh = Classifier(copy.deepcopy(encoder), 3, "pooler-reinit")
+    reinitialise_pooler(fresh)
+    assert torch.equal(shipped.head.weight, fresh.head.weight)
+    dense = fresh.pooler.encoder_pooler.dense
+    assert torch.equal(dense.bias, torch.zeros_like(dense.bias))
+    assert abs(float(dense.weight.std()) - 0.02) < 0.004
+    assert not torch.equal(dense.weight, shipped.pooler.encoder_pooler.dense.weight)
 
 
 def test_protocol_settings_refuse_methods_they_do_not_apply_to(tmp_path, capsys):
@@ -143,6 +196,8 @@ def test_protocol_settings_refuse_methods_they_do_not_apply_to(tmp_path, capsys)
     for argv, match in [
         (["--methods", "none", "--label-partner", "independent"], "has no mixed-label loss"),
         (["--methods", "ssmix", "--label-partner", "independent"], "has no mixed-label loss"),
+        (["--methods", "amplify", "--label-partner", "independent"], "never trains 'amplify'"),
+        (["--methods", "manifold", "--label-partner", "independent"], "never trains"),
         (["--methods", "smooth", "--head", "published"], "has no head in the AMPLIFY"),
         (["--methods", "word", "--head", "published", "--pooling", "cls"], "drop --pooling"),
     ]:
@@ -210,11 +265,11 @@ def test_the_published_protocol_study_plans_its_grid():
     from bench.sweep.planning import study_requests
 
     study = get_study("published-protocol")
-    assert study.runs == 490 and study.seeds == tuple(range(7))
+    assert study.runs == 539 and study.seeds == tuple(range(7))
     requests = study_requests(study)
     assert [r.methods for r in requests] == [
         ("word", "sentence", "tmix"),
-        ("word", "sentence", "tmix", "amplify"),
+        ("none", "word", "sentence", "tmix", "amplify"),  # the authors' none: their head
         ("word", "sentence", "tmix"),
     ]
     assert requests[0].overrides == {"label_partner": "independent"}
@@ -235,3 +290,27 @@ def test_claim_p_prints_the_tables_interval_for_each_contrast(unrendered_figures
         cell = published[e.against]
         assert (e.mean, e.low, e.high, e.mde) == (cell.mean, cell.low, cell.high, cell.mde)
     assert analysis.claim.family_size == len(analysis.cells) == 12
+
+
+def test_a_published_head_cell_compares_with_the_authors_none_and_the_others_with_the_suites():
+    """`none` under --head published is the authors' BertForSequenceClassification: the
+    published-head cells compare with it, the labels-only cell with the reference's."""
+    from bench.report.analyse.analysis import records_frame
+    from bench.report.render.study_report import analyse_studies
+    from tests.conftest import fake_record, fake_result
+
+    records = protocol_records()
+    published = dataclasses.replace(PROFILES["quick"], head="published")
+    for seed in range(3):
+        for dataset in ("r8", "rt-subj"):
+            spec = RunSpec("none", dataset, "minilm-l6", seed, published, profile="quick")
+            spec = dataclasses.replace(spec, study="published-protocol")
+            records.append(fake_record(spec, result=fake_result(accuracy=0.70)))
+    frame = records_frame(records)
+    (study,) = [a for _, a in analyse_studies(frame) if a.study == "published-protocol"]
+    diffs = study.differences.set_index(["dataset", "method"])
+    # word is 0.80 - 0.02 under independent labels (shared head): against the suite's none
+    assert diffs.loc[("r8 · labels independent", "word"), "diff"] == pytest.approx(-2.0)
+    # under the published head: against the authors' none (0.70), in both published cells
+    assert diffs.loc[("r8 · published head", "word"), "diff"] == pytest.approx(5.0)
+    assert diffs.loc[("r8 · published protocol", "word"), "diff"] == pytest.approx(0.0)

@@ -16,7 +16,7 @@ from bench.cli.cli import main
 from bench.core.config import PROFILES, RunSpec
 from bench.core.records import Mixing, OODScores
 from bench.core.store import Store, load_record
-from bench.core.studies import AMPLIFY_MATCHED, AMPLIFY_STRONG, STUDIES
+from bench.core.studies import AMPLIFY_MATCHED, AMPLIFY_STRONG, STUDIES, get_study
 from bench.report.render.report import write_report
 from bench.run.datasets.registry import build_registry
 from bench.sweep.planning import make_plan, merge_plans, study_requests
@@ -404,3 +404,24 @@ def test_seeds_beyond_the_plan_are_shown_beside_the_verdicts_at_the_planned_seed
     evidence = text.split("### The evidence, claim by claim")[1].split("\n## ")[0]
     base_rows = [line for line in evidence.splitlines() if "base-model study" in line]
     assert base_rows and all("7 (2 beyond the plan, after a look)" in r for r in base_rows)
+
+
+def test_an_undeclared_look_enters_no_table_or_verdict(tmp_path, unrendered_figures):
+    """A study's run at a seed it neither planned nor declared as an extra seed (with the
+    look after which it ran) is left out of its analysis, and its section says so."""
+    from bench.report.analyse.analysis import records_frame
+    from bench.report.render.study_report import analyse_studies, seeds_line
+
+    records = []
+    for seed, (clean, noisy) in enumerate([(0.9, 0.7), (0.85, 0.6), (0.9, 0.65), (0.2, 0.1)]):
+        seed = 9 if seed == 3 else seed  # label-noise plans 0-2 and declares 3 only
+        for method in ("none", "word"):
+            records.append(fake_record(spec(method, seed), result=result(clean)))
+            noisy_spec = spec(method, seed, label_noise=0.2)
+            records.append(fake_record(noisy_spec, result=result(noisy)))
+    frame = records_frame(records)
+    ((block, analysis),) = [x for x in analyse_studies(frame) if x[1].study == "label-noise"]
+    own = analysis.ok[analysis.ok.condition != "clean"]
+    assert sorted(set(own.seed)) == [0, 1, 2]
+    line = " ".join(seeds_line(block, get_study("label-noise")))
+    assert "undeclared: seed 9" in line and "left out of every table and verdict" in line

@@ -80,6 +80,10 @@ class MixupMethod:
     draws_lambda: ClassVar[bool] = True  # False: lambda comes from the data (SSMix's spans)
     # the head the AMPLIFY authors' code gives this method (--head published); None: none
     published_head: ClassVar[PublishedHead | None] = None
+    # whether the AMPLIFY authors' code trains this method on a second, independent label
+    # permutation (their word, sentence and TMix baselines); only then is
+    # --label-partner independent accepted (AMPLIFY reuses its input permutation)
+    published_independent_labels: ClassVar[bool] = False
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()

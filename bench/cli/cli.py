@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import threading
 import time
 import typing
+from datetime import datetime
 from pathlib import Path
 
 from bench.cli.listing import print_list, print_plan, summary_table
@@ -172,10 +174,12 @@ def add_execution(p: ArgumentParser) -> None:
     )
     p.add_argument(
         "--workers",
-        type=int,
-        default=1,
+        type=workers_arg,
+        default=default_workers(),
         help="local executor: worker processes, one per GPU or each with its share of the "
-        "CPU cores (default 1: runs in this process)",
+        "CPU cores; 1: runs in this process; auto (the default, or $MIXUP_BENCH_WORKERS): on "
+        "a CPU of 2 or more cores with 2 or more runs to do, one worker per core with "
+        "--threads (default 1) each, the fastest layout measured; else in this process",
     )
     p.add_argument(
         "--ray-address",
@@ -244,7 +248,8 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
 
 
 # what a study fixes: the flags of what to run, and every training setting with a flag
-STUDY_FIXES = ("methods", "datasets", "model", "profile", "opt", "alpha", "lambda_mode") + tuple(
+# (--model may replace its encoder, as --seeds its seeds)
+STUDY_FIXES = ("methods", "datasets", "profile", "opt", "alpha", "lambda_mode") + tuple(
     f.name for f in dataclasses.fields(TrainSettings)
 )
 
@@ -285,7 +290,9 @@ def make_plan_from_args(
             dataset_registry,
             store,
         )
-        for request in study_requests(study, tuple(args.seeds or ()))
+        for request in study_requests(
+            study, tuple(args.seeds or ()), args.model if args.model != defaults.model else None
+        )
     ]
     return merge_plans(plans)
 
@@ -310,6 +317,20 @@ def reports_dir(args: argparse.Namespace) -> Path:
 # ---------------------------------------------------------------- output
 
 
+def made_in_minutes(store: Store, specs: list[RunSpec]) -> float | None:
+    """Minutes the records of `specs` took when they were made (start to end, summed)."""
+    hashes = {s.hash for s in specs}
+    seconds = [
+        (
+            datetime.fromisoformat(r.provenance.finished)
+            - datetime.fromisoformat(r.provenance.started)
+        ).total_seconds()
+        for r in store.records()
+        if r.spec_hash in hashes
+    ]
+    return sum(seconds) / 60 if seconds else None
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -329,7 +350,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.profile_resolved:
         args.profile = default_profile(device)
     plan = make_plan_from_args(args, dataset_registry, store)
-    print_plan(plan)
+    print_plan(plan, store.root, made_in_minutes(store, plan.done))
     outcomes: list[Outcome] = []
     skipped: list[RunSpec] = []
     if plan.todo:
@@ -344,6 +365,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         check_before_training(plan, runtime, dataset_registry)
         store.check_writable()
         say_profile(args, plan, device)
+        resolve_workers(args, device, len(plan.todo))
+        runtime.threads = args.threads
         executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
         if not execute(plan, executor, store, args.force, outcomes, skipped):
             return 130
@@ -469,10 +492,54 @@ def exit_code(plan: Plan, outcomes: list[Outcome], skipped: list[RunSpec]) -> in
     return 1 if len(outcomes) + len(skipped) < len(plan.todo) else 0
 
 
+AUTO = "auto"
+WORKERS_ENV = "MIXUP_BENCH_WORKERS"
+
+
+def workers_arg(text: str) -> int | str:
+    """--workers: a count or `auto` (argparse turns a ValueError into a usage error)."""
+    return AUTO if text == AUTO else int(text)
+
+
+def default_workers() -> int | str:
+    """$MIXUP_BENCH_WORKERS, else auto."""
+    text = os.environ.get(WORKERS_ENV, AUTO)
+    try:
+        value = workers_arg(text)
+    except ValueError:
+        value = 0
+    if value != AUTO and value < 1:
+        raise UserError(f"${WORKERS_ENV}={text!r}: must be auto or a count >= 1; unset it")
+    return value
+
+
+def resolve_workers(args: argparse.Namespace, device, todo: int) -> None:
+    """--workers auto: on a CPU of at least 2 cores with at least 2 runs to do, one worker
+    process per --threads cores (1 thread each by default: 1.1-1.25x the runs a minute of
+    one 2-thread process on 2 cores, benchmarks/README.md), else this process."""
+    if args.workers != AUTO:
+        return
+    cores = len(usable_cores())
+    threads = args.threads or 1
+    if args.executor == "local" and device.type == "cpu" and todo >= 2 and cores // threads >= 2:
+        args.workers, args.threads = cores // threads, threads
+    else:
+        args.workers = 1
+
+
+def usable_cores() -> list[int]:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
 def check_executor_args(args: argparse.Namespace) -> None:
     """Executor flags that do not go together fail before anything runs."""
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads {args.threads}: must be at least 1")
+    if args.workers == AUTO:
+        return
     if args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be at least 1")
     if args.executor == "ray" and args.workers != 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -13,7 +14,7 @@ from bench.core.errors import UserError
 from bench.core.records import RunRecord
 from bench.core.studies import STUDIES
 from bench.run.datasets.registry import DatasetRegistry, load_dataset_cached
-from bench.run.models import MODEL_ALIASES
+from bench.run.models import MODEL_ALIASES, load_backbone, resolve_model
 from bench.sweep.planning import Plan
 
 
@@ -62,9 +63,22 @@ def print_list(dataset_registry: DatasetRegistry) -> None:
         )
     )
     print()
-    print(tabulate([[a, t] for a, t in MODEL_ALIASES.items()], headers=["model alias", "loads"]))
+    rows = [[a, t, pooler_of(a, t)] for a, t in MODEL_ALIASES.items()]
+    print(tabulate(rows, headers=["model alias", "loads", "[CLS] pooler (--head published)"]))
     print()
     print(studies_table())
+
+
+def pooler_of(alias: str, target: str) -> str:
+    """Whether the alias's [CLS] pooler was trained, as a run's record would say it: read
+    off the packaged weights; a hub model is checked when a run loads it."""
+    if not target.startswith("packaged:"):
+        return "from the hub: the record says (trained / untrained / initialised)"
+    try:
+        encoder, _ = load_backbone(resolve_model(alias))
+    except UserError as exc:
+        return f"not installed ({str(exc).split(':')[0]})"
+    return f"{encoder.pooler_weights} ({encoder.pooler_evidence})"
 
 
 def studies_table() -> str:
@@ -87,8 +101,18 @@ def studies_table() -> str:
     )
 
 
-def print_plan(plan: Plan) -> None:
-    print(f"plan: {len(plan.todo)} run(s) to do, {len(plan.done)} already done (skipped)")
+def print_plan(plan: Plan, results_dir: Path, done_minutes: float | None = None) -> None:
+    """The plan in one line; when every run has a record, how to train them afresh."""
+    print(
+        f"plan: {len(plan.todo)} run(s) to do, {len(plan.done)} already done in "
+        f"{results_dir}/ (skipped: resume)"
+    )
+    if plan.done and not plan.todo:
+        took = f" (their runs took {done_minutes:.3g} min in all, summed)" if done_minutes else ""
+        print(
+            f"  every run has a record already{took}; to train them afresh, leave these "
+            "intact and add --results-dir my-results (or --force to overwrite them)"
+        )
     by_reason: dict[str, list[str]] = defaultdict(list)
     for name, reason in plan.unavailable.items():
         by_reason[reason].append(name)

@@ -18,7 +18,10 @@ MIN_SPLIT_SIZE = 2  # the fewest examples a subsample size or a split may have
 # 2: common random numbers (named streams per seed: bench.core.streams), `selection`
 
 
-Pooling = Literal["mean", "cls"]
+# what the head sees (the suite's: mean); the others for the head study and the authors'
+# heads: [CLS], the encoder's [CLS] pooler as shipped or re-initialised N(0, 0.02), and the
+# plain mean over every position of batches padded to max_length (AMPLIFY's published head)
+Pooling = Literal["mean", "cls", "pooler", "pooler-reinit", "plain-mean"]
 Batching = Literal["random", "length-grouped"]
 Selection = Literal["best-val", "last"]
 NoiseKind = Literal["symmetric", "pair"]
@@ -60,7 +63,9 @@ def flagged_settings() -> list[dataclasses.Field]:
 # spec leaves them out while they hold their defaults, so every earlier spec keeps its hash.
 REGIME_FIELDS = ("label_noise", "noise_kind", "per_class", "ood_classes", "input_noise")
 # Every field added after spec version 2 is left out of the canonical spec at its default.
-LATE_FIELDS = (*REGIME_FIELDS, "optimizer", "label_partner", "head", "subnormals")
+# the variance study's sources of randomness, each a seed of its own (default: the run's)
+SOURCE_FIELDS = ("data_seed", "init_seed", "order_seed", "dropout_seed")
+LATE_FIELDS = (*REGIME_FIELDS, "optimizer", "label_partner", "head", "subnormals", *SOURCE_FIELDS)
 # how methods are listed in tables and --list (others follow alphabetically)
 METHOD_ORDER = ("none", "word", "sentence", "tmix", "amplify", "manifold", "ssmix", "smooth")
 
@@ -80,7 +85,12 @@ class TrainSettings:
     train_size: int | None = flag(512, "stratified training subsample (the paper profile: all)")
     val_size: int | None = flag(200, "validation subsample")
     test_size: int | None = flag(400, "test subsample")
-    pooling: Pooling = flag("mean", "pooling before the head: masked mean or the first token")
+    pooling: Pooling = flag(
+        "mean",
+        "pooling before the head: masked mean, the first token ([CLS]), the encoder's [CLS] "
+        "pooler as shipped or re-initialised N(0, 0.02), or plain-mean (every position of "
+        "batches padded to --max-length, padding included)",
+    )
     dropout: float = 0.1
     precision: Precision = flag(
         Precision.FP32,
@@ -134,6 +144,20 @@ class TrainSettings:
         "per-method head: the [CLS] pooler for word, sentence and TMix; for AMPLIFY the "
         "plain mean over every position of batches padded to --max-length)",
     )
+    data_seed: int = flag(
+        0,
+        "which training subsample is drawn: 0 is the fixed data seed of every earlier record; "
+        "1, 2, ... draw other stratified subsamples of the same size (validation and test "
+        "subsamples stay fixed)",
+        "K",
+    )
+    init_seed: int | None = flag(
+        None, "seed of the head's initialisation stream (default: the run seed)", "S"
+    )
+    order_seed: int | None = flag(
+        None, "seed of the data-order stream (default: the run seed)", "S"
+    )
+    dropout_seed: int | None = flag(None, "seed of the dropout stream (default: the run seed)", "S")
     subnormals: Subnormals = flag(
         "keep",
         "keep, or flush subnormal floats to zero on the CPU during training and evaluation "
@@ -156,7 +180,11 @@ class TrainSettings:
             "input_noise": (0 <= self.input_noise < 1, "a share of tokens in [0, 1)"),
             "per_class": (self.per_class is None or self.per_class >= 1, ">= 1"),
             "ood_classes": (self.ood_classes >= 0, ">= 0"),
+            "data_seed": (self.data_seed >= 0, ">= 0"),
         }
+        for name in SOURCE_FIELDS[1:]:
+            value = getattr(self, name)
+            checks[name] = (value is None or value >= 0, ">= 0")
         for size in ("train_size", "val_size", "test_size"):
             value = getattr(self, size)
             checks[size] = (value is None or value >= MIN_SPLIT_SIZE, f">= {MIN_SPLIT_SIZE}")
@@ -186,6 +214,13 @@ class TrainSettings:
                 "--per-class and --train-size are exclusive: a per-class budget replaces "
                 "the training subsample (drop --train-size)"
             )
+
+    def stream_seed(self, stream: str, run_seed: int) -> int:
+        """The seed of a random stream: its own setting where the variance study sets one
+        (init, order, dropout), else the run seed."""
+        own = {"init": self.init_seed, "data_order": self.order_seed, "dropout": self.dropout_seed}
+        value = own.get(stream)
+        return run_seed if value is None else value
 
     def regime(self) -> dict[str, Any]:
         """The data-regime fields that differ from their defaults (empty: the clean,

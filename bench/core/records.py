@@ -165,9 +165,12 @@ class ModelInfo:
     family: str
     depth: int
     parameters: int
-    # the [CLS] pooler's weights where the run's head uses them (--head published):
-    # "checkpoint" (loaded from it) or "initialised" (fresh); None: the head does not use it
+    # the [CLS] pooler's weights where the run's head uses them (--head published, --pooling
+    # pooler or pooler-reinit): "trained", "untrained" (in the checkpoint as initialised) or
+    # "initialised" (fresh); None: the head does not use it. Records before 2026-12-07
+    # say "checkpoint" for weights loaded from it, trained or not.
     pooler_weights: str | None = None
+    pooler_evidence: str | None = None  # how pooler_weights was established
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ import numpy as np
 import torch
 
 # The position of a name is part of its stream's identity: append, never reorder.
-STREAMS: tuple[str, ...] = ("data_order", "init", "dropout", "method", "label_partner")
+STREAMS: tuple[str, ...] = (
+    "data_order",
+    "init",
+    "dropout",
+    "method",
+    "label_partner",
+    "pooler",  # a re-initialised [CLS] pooler (--pooling pooler-reinit)
+)
 
 
 def _sequence(seed: int, stream: str) -> np.random.SeedSequence:

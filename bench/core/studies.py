@@ -90,6 +90,58 @@ PROTOCOL_CELLS = {
 PUBLISHED_BASELINES = ("word", "sentence", "tmix")
 
 
+# the head study: what the classifier sees, as the run's effective pooling names it
+HEAD_LABELS = {
+    "mean": CLEAN,  # the suite's masked mean: the main reference
+    "cls": "[CLS] linear",
+    "pooler": "[CLS] pooler as shipped",
+    "pooler-reinit": "[CLS] pooler re-initialised",
+    "plain-mean": "plain mean, padded",
+}
+
+
+# the head the AMPLIFY authors' code gives each method, as the methods declare it
+# (`published_head`; core cannot import them: tests/test_heads.py checks the two agree)
+PUBLISHED_HEAD_OF = {
+    "none": "pooler",
+    "word": "pooler",
+    "sentence": "pooler",
+    "tmix": "pooler",
+    "amplify": "plain-mean",
+}
+
+
+def effective_pooling(spec: RunSpec) -> str:
+    """The pooling a run's head used: its setting, or under --head published the one the
+    AMPLIFY authors' code gives its method."""
+    if spec.settings.head == "shared":
+        return spec.settings.pooling
+    return PUBLISHED_HEAD_OF[spec.method]
+
+
+def _head(spec: RunSpec) -> tuple[str, float, str]:
+    pooling = effective_pooling(spec)
+    return HEAD_LABELS[pooling], float(list(HEAD_LABELS).index(pooling)), ""
+
+
+# the variance study: one source of randomness moved at a time, the others at seed 0
+SOURCES = {
+    "data_seed": "training subsample",
+    "init_seed": "head initialisation",
+    "order_seed": "data order",
+    "dropout_seed": "dropout",
+}
+SOURCE_VALUES = (1, 2, 3, 4)  # with 0, the reference's run of seed 0: five draws a source
+
+
+def _source(spec: RunSpec) -> tuple[str, float, str]:
+    for name, source in SOURCES.items():
+        value = getattr(spec.settings, name)
+        if value not in (None, 0):
+            return f"{source} {value}", float(value), source
+    return CLEAN, 0.0, ""
+
+
 def _protocol(spec: RunSpec) -> tuple[str, float, str]:
     s = spec.settings
     label = PROTOCOL_CELLS[s.label_partner, s.head]
@@ -134,6 +186,16 @@ class Study:
     in_figure: bool = True
     # its cells are the 2 x 2 of the authors' protocol (bench.report.analyse.protocol)
     protocol_2x2: bool = False
+    # its cells cross heads with methods (bench.report.analyse.heads)
+    head_grid: bool = False
+    # its cells move one source of randomness at a time (bench.report.analyse.variance)
+    variance_sources: bool = False
+    # with baseline_in_every_cell: a cell without its own `none` takes the `none` of the
+    # cell named here (default: the clean cell of the main reference)
+    baseline_from: tuple[tuple[str, str], ...] = ()
+    # other studies whose records of the same specs fill this one's cells (a spec's record
+    # is made once, by whichever study ran it first); only at this study's seeds
+    borrows: tuple[str, ...] = ()
     # a condition may also hold "options": {method: {option: value}}, the methods' options
     # it runs with (typed values, as the record holds them)
 
@@ -192,13 +254,29 @@ BUDGETS = (
 STRENGTHS = ({"options": {"amplify": AMPLIFY_MATCHED}}, {"options": {"amplify": AMPLIFY_STRONG}})
 PROTOCOL = (
     {"label_partner": "independent", "methods": PUBLISHED_BASELINES},
-    {"head": "published"},
+    {"head": "published"},  # none too: the authors' none is BertForSequenceClassification
     {"label_partner": "independent", "head": "published", "methods": PUBLISHED_BASELINES},
 )
 Q = "quick-fp32"  # the first studies ran before the bf16 quick profile
+PROTOCOL_METHODS = ("none", *PUBLISHED_BASELINES, "amplify")
 
 INPUT_NOISE = ({"input_noise": 0.1}, {"input_noise": 0.3})
 LONGER, MORE_DATA, HELD_OUT = ({"epochs": 10},), ({"train_size": 2048},), ({"ood_classes": 5},)
+# heads x methods: where the authors' code sets a method's head, the cell is that spec
+# (--head published), so the published-protocol study's records fill it; the mean head is
+# the main reference
+HEAD_METHODS, POOLER_HEADS = ("none", "word", "sentence", "amplify"), ("none", "word", "sentence")
+HEADS = (
+    {"pooling": "cls"},
+    {"head": "published", "methods": POOLER_HEADS},  # their [CLS] pooler, as shipped
+    {"pooling": "pooler", "methods": ("amplify",)},
+    {"pooling": "pooler-reinit"},
+    {"pooling": "plain-mean", "methods": POOLER_HEADS},
+    {"head": "published", "methods": ("amplify",)},  # AMPLIFY's plain mean, padded
+)
+HEAD_DATASETS = ("r52", "20ng", "r8", "rt-polarity")
+VARIANCE = tuple({name: value} for name in SOURCES for value in SOURCE_VALUES)
+NOISY_VARIANCE = ("rt-polarity", "r8", "20ng")  # a short-text, a Reuters and a noisy one
 LADDER, NOISY = ("rt-subj", "r8", "r52"), ("rt-polarity", "rt-fine", "r8")
 R = REFERENCE_PROFILE
 
@@ -212,7 +290,9 @@ GRIDS: dict[str, tuple] = {
     "schedule":           (PAPER_METHODS, LADDER, LONGER, SEEDS_5, R),
     "data-size":          (PAPER_METHODS, LADDER, MORE_DATA, SEEDS_5, R),
     "base-model":         (PAPER_METHODS, ("rt-subj", "r8"), ({},), SEEDS_5, R),
-    "published-protocol": ((*PUBLISHED_BASELINES, "amplify"), ALL_DATASETS, PROTOCOL, SEEDS_7, R),
+    "published-protocol": (PROTOCOL_METHODS, ALL_DATASETS, PROTOCOL, SEEDS_7, R),
+    "heads":              (HEAD_METHODS, HEAD_DATASETS, HEADS, SEEDS_5, R),
+    "variance":           (("none", "word", "amplify"), NOISY_VARIANCE, VARIANCE, (0,), R),
     "ood":                (("none", "word", "tmix", "amplify"), ("20ng",), HELD_OUT, SEEDS_3, Q),
 }
 # fmt: on
@@ -242,6 +322,9 @@ STUDIES: Registry[Study] = Registry(
             study(
                 "label-noise",
                 question="does mixup keep accuracy when training labels are wrong?",
+                extra_seeds=(3,),
+                extra_note="seed 3 was added after the 3-seed report had been read (declared "
+                "2026-12-07, when the report began to refuse undeclared looks): a second look",
                 note="rate 0 is the main reference (same settings, clean labels)",
                 varied=("label_noise", "noise_kind"),
                 label=_label_noise,
@@ -352,24 +435,68 @@ STUDIES: Registry[Study] = Registry(
                 "published-protocol",
                 question="does AMPLIFY's published advantage come from the authors' protocol?",
                 note="the authors' second label permutation and per-method heads, alone and "
-                "together; none, AMPLIFY and the suite's cell are the main (bf16) reference; "
-                "490 runs",
+                "together; the suite's cell is the main (bf16) reference; 539 runs (490 before "
+                "2026-12-07, when `none` gained the authors' head: 49 runs)",
                 varied=("label_partner", "head"),
                 label=_protocol,
                 title="The published protocol",
                 text="The AMPLIFY authors' baselines (word, sentence, TMix) learn the labels of "
                 "a second, independent permutation (`--label-partner independent`) and "
-                "classify from BERT's [CLS] pooler, while AMPLIFY classifies from a plain "
+                "classify from BERT's [CLS] pooler, as does their `none` "
+                "(BertForSequenceClassification), while AMPLIFY classifies from a plain "
                 "mean over every position, padding included (`--head published`; the suite "
                 "pads such batches to `--max-length`, 40 here, where the authors padded to "
                 "256). Each cell of this 2 x 2 runs the baselines that way; AMPLIFY runs under "
                 "its published head (its labels always follow its input partners, as in the "
-                "authors' code). Every cell is compared with `none` and AMPLIFY of the main "
-                "reference at the same seeds.",
+                "authors' code). A cell's `none` has the cell's head: the published-head "
+                "cells share the authors' `none`, the others the main reference's.",
                 borrows_clean=True,
                 baseline_in_every_cell=True,
+                baseline_from=(("published protocol", PROTOCOL_CELLS["same", "published"]),),
                 in_figure=False,
                 protocol_2x2=True,
+            ),
+            study(
+                "heads",
+                question="what carries the published gain: AMPLIFY's head or AMPLIFY?",
+                note="5 heads x none, word, sentence, AMPLIFY on r52, 20ng, r8, rt-polarity; "
+                "the mean head is the main reference, the authors' heads the published-protocol "
+                "study's records; 260 new runs",
+                varied=("pooling", "head"),
+                label=_head,
+                title="Heads crossed with methods",
+                text="The same four methods under five heads: the suite's masked mean, a linear "
+                "layer on [CLS], the encoder's [CLS] pooler (dense + tanh) as the checkpoint "
+                "ships it, that pooler re-initialised N(0, 0.02) (from its own random stream, "
+                "so every other draw stays the seed's), and AMPLIFY's published plain mean over "
+                "every position of batches padded to `--max-length`. Every method is compared "
+                "with `none` under the same head. The packaged MiniLM's pooler is *untrained*: "
+                "all-MiniLM-L6-v2 was trained for mean pooling, its pooler bias is exactly 0 and "
+                "its weight has the spectrum of i.i.d. noise (the record's `pooler_weights`).",
+                borrows_clean=True,
+                borrows=("published-protocol",),
+                in_figure=False,
+                head_grid=True,
+            ),
+            study(
+                "variance",
+                question="which source of randomness moves a comparison most: the training "
+                "subsample, the head's initialisation, the data order or dropout?",
+                note="4 sources x 4 new draws (the fifth is the reference's seed 0) x none, "
+                "word, AMPLIFY x rt-polarity, r8, 20ng; 144 runs",
+                varied=tuple(SOURCES),
+                label=_source,
+                title="Where the variance comes from",
+                text="Bouthillier et al. (2021): the variance of a benchmark's comparison has "
+                "several sources, and seeds that move them all at once hide which one "
+                "dominates. Each cell moves one source (`--data-seed`, `--init-seed`, "
+                "`--order-seed`, `--dropout-seed` 1-4) and keeps the others at the reference's "
+                "seed 0, whose run is the fifth draw of every source. Per source: the standard "
+                "deviation over its five draws of each method's accuracy and of its paired "
+                "difference to `none`.",
+                borrows_clean=True,
+                in_figure=False,
+                variance_sources=True,
             ),
             study(
                 "ood",

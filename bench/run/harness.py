@@ -45,7 +45,7 @@ from bench.run.datasets.registry import DatasetRegistry, load_dataset_cached
 from bench.run.input_noise import noisy_inputs
 from bench.run.measure import PeakRSS, StepTimer, memory_report, reset_cuda_peak
 from bench.run.metrics import classification_metrics, ood_detection
-from bench.run.models import Classifier, load_backbone, resolve_model
+from bench.run.models import Classifier, load_backbone, reinitialise_pooler, resolve_model
 from bench.run.training import Trainer, autocast_for, configure_cuda, subnormals_for
 
 
@@ -171,9 +171,9 @@ def train_and_evaluate(
     train = data["train"]
     total_steps = math.ceil(len(train) / settings.batch_size) * settings.epochs
     trainer = Trainer(model, method, settings, device, total_steps)
-    order_rng = numpy_stream(seed, "data_order")
+    order_rng = numpy_stream(settings.stream_seed("data_order", seed), "data_order")
     method_rng = numpy_stream(seed, "method")
-    seed_torch(seed, "dropout")
+    seed_torch(settings.stream_seed("dropout", seed), "dropout")
     timer = StepTimer(device)
     reset_cuda_peak(device)
     curves: list[EpochPoint] = []
@@ -290,7 +290,8 @@ def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
         method.label_rng = numpy_stream(spec.seed, "label_partner")
     pooling = head_pooling(method, spec.settings)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    seed_torch(spec.seed, "init")  # the head: the same for every method of this seed
+    # the head: the same for every method of this seed
+    seed_torch(spec.settings.stream_seed("init", spec.seed), "init")
     model = Classifier(
         copy.deepcopy(encoder),
         dataset.num_labels,
@@ -299,6 +300,9 @@ def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
         pad_to=spec.settings.max_length if pooling == "plain-mean" else None,
         pad_id=pad_id,
     )
+    if pooling == "pooler-reinit":  # its own stream: the head's init stays the seed's
+        seed_torch(spec.seed, "pooler")
+        reinitialise_pooler(model)
     if runtime.compile:
         model.compile_blocks()
     data = {
@@ -331,9 +335,21 @@ def prepare_run(spec: RunSpec, runtime: Runtime) -> PreparedRun:
         family=model.family,
         depth=model.depth,
         parameters=sum(p.numel() for p in model.parameters()),
-        pooler_weights=getattr(encoder, "pooler_weights", None) if pooling == "pooler" else None,
+        **pooler_info(encoder, pooling),
     )
     return PreparedRun(model, method, data, pad_id, data_info, model_info)
+
+
+def pooler_info(encoder: nn.Module, pooling: str) -> dict[str, str | None]:
+    """What the record says of the [CLS] pooler where the head uses it."""
+    if pooling == "pooler-reinit":
+        return {"pooler_weights": "initialised", "pooler_evidence": "re-initialised N(0, 0.02)"}
+    if pooling != "pooler":
+        return {}
+    return {
+        "pooler_weights": getattr(encoder, "pooler_weights", None),
+        "pooler_evidence": getattr(encoder, "pooler_evidence", None),
+    }
 
 
 def run(spec: RunSpec, runtime: Runtime) -> RunResult:

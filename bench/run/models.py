@@ -155,6 +155,9 @@ def _get(module: nn.Module, path: str) -> nn.Module:
     return module
 
 
+POOLER_MODES = ("pooler", "pooler-reinit")  # poolings through the encoder's [CLS] pooler
+
+
 class Pooler(nn.Module):
     """What the head sees: the masked mean over the last hidden states (padding excluded),
     the first token, the encoder's own [CLS] pooler (dense + tanh of the first token:
@@ -168,7 +171,7 @@ class Pooler(nn.Module):
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mode == "cls":
             return hidden[:, 0]
-        if self.mode == "pooler":
+        if self.mode in POOLER_MODES:
             assert self.encoder_pooler is not None
             return self.encoder_pooler(hidden)
         if self.mode == "plain-mean":
@@ -205,7 +208,7 @@ class Classifier(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.family = encoder.config.model_type
-        shared_pooler = encoder_pooler(encoder) if pooling == "pooler" else None
+        shared_pooler = encoder_pooler(encoder) if pooling in POOLER_MODES else None
         self.pooler = Pooler(pooling, shared_pooler)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
@@ -329,7 +332,44 @@ def load_backbone(resolved: ResolvedModel, trust_remote_code: bool = False):
         ) from None
     missing = info.get("missing_keys", ())
     # what the checkpoint holds for the [CLS] pooler: the record says it when a head uses it
-    encoder.pooler_weights = (
-        "initialised" if any(key.startswith("pooler.") for key in missing) else "checkpoint"
-    )
+    loaded = not any(key.startswith("pooler.") for key in missing)
+    encoder.pooler_weights, encoder.pooler_evidence = pooler_provenance(encoder, loaded)
     return encoder, tokenizer
+
+
+# a weight matrix whose largest singular value is within this factor of the edge of an
+# i.i.d. matrix of the same std (Marchenko-Pastur: std x (sqrt(rows) + sqrt(cols))) is
+# indistinguishable from its initialisation; trained layers sit far above it
+NOISE_EDGE_FACTOR = 1.1
+
+
+def pooler_provenance(encoder: nn.Module, loaded: bool) -> tuple[str | None, str]:
+    """("trained" | "untrained" | "initialised", the evidence) for the encoder's [CLS]
+    pooler; (None, reason) where the family has none. *untrained*: shipped in the
+    checkpoint but as initialised (a bias exactly 0, or a weight spectrum of i.i.d. noise),
+    as sentence-embedding models trained for mean pooling ship it."""
+    dense = getattr(getattr(encoder, "pooler", None), "dense", None)
+    if not isinstance(dense, nn.Linear):
+        return None, "no [CLS] pooler"
+    if not loaded:
+        return "initialised", "not in the checkpoint: initialised by transformers"
+    weight = dense.weight.detach().double()
+    top = float(torch.linalg.matrix_norm(weight, ord=2))
+    edge = float(weight.std()) * (weight.shape[0] ** 0.5 + weight.shape[1] ** 0.5)
+    zero_bias = dense.bias is not None and bool((dense.bias == 0).all())
+    evidence = (
+        f"bias {'all 0' if zero_bias else 'non-zero'}; top singular value {top:.3f} against "
+        f"{edge:.3f} for i.i.d. noise of the same std"
+    )
+    if zero_bias or top <= NOISE_EDGE_FACTOR * edge:
+        return "untrained", evidence
+    return "trained", evidence
+
+
+def reinitialise_pooler(model: Classifier, std: float = 0.02) -> None:
+    """The [CLS] pooler's dense layer drawn afresh as BERT initialises it: N(0, std), bias 0
+    (from torch's global generator: the caller seeds it)."""
+    dense = model.pooler.encoder_pooler.dense
+    with torch.no_grad():
+        dense.weight.normal_(0.0, std)
+        dense.bias.zero_()

@@ -162,6 +162,12 @@ def check_protocol(settings: TrainSettings, methods: list[str]) -> None:
                 f"--label-partner independent: method {method!r} has no mixed-label loss "
                 "of the shared step to draw a second partner for; leave it out of --methods"
             )
+        if settings.label_partner == "independent" and not cls.published_independent_labels:
+            raise UserError(
+                f"--label-partner independent: the AMPLIFY authors' code never trains "
+                f"{method!r} on a second label permutation (it learns its input partners' "
+                "labels); leave it out of --methods"
+            )
         if settings.head == "published" and cls.published_head is None:
             raise UserError(
                 f"--head published: method {method!r} has no head in the AMPLIFY authors' "
@@ -257,13 +263,16 @@ def settings_overrides(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def study_requests(study: Study, seeds: tuple[int, ...] = ()) -> list[SweepRequest]:
-    """One sweep request per condition of a named study (seeds: the study's unless given)."""
+def study_requests(
+    study: Study, seeds: tuple[int, ...] = (), model: str | None = None
+) -> list[SweepRequest]:
+    """One sweep request per condition of a named study (seeds and model: the study's
+    unless given)."""
     return [
         SweepRequest(
             methods=study.condition_methods(condition),
             datasets=study.datasets,
-            model=study.model,
+            model=model or study.model,
             seeds=seeds or study.seeds,
             profile=study.profile,
             overrides=study.overrides(condition),

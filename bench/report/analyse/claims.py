@@ -8,8 +8,12 @@ effects, each with a 95% interval oriented so that > 0 favours the claim and cor
 them, so the whole family keeps a 5% error rate.
 
 Rule: *supported* when some interval lies above 0 and none below; *contradicted* when some
-lies below 0 and none above; *not supported* when every interval includes 0, or when the
-regimes disagree; *not tested here* when no regime has the data. Pure pandas.
+lies below 0 and none above; *equivalent within +-delta* when every interval lies inside
+the claim's margin, declared here before any record was read (TOST: the corrected
+two-sided interval inside +-delta is a test of equivalence at half its level per side);
+*inconclusive* when an interval includes 0 but reaches beyond the margin (the data could
+not tell a difference of delta from none: the MDE exceeds it), or when the regimes
+disagree; *not tested here* when no regime has the data. Pure pandas.
 """
 
 from __future__ import annotations
@@ -23,15 +27,32 @@ from bench.report.analyse.analysis import per_seed_difference
 from bench.report.analyse.stats import ALPHA, mean_interval, paired_mde
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
-NOT_SUPPORTED, NOT_TESTED = "not supported", "not tested here"
+EQUIVALENT, INCONCLUSIVE, NOT_TESTED = "equivalent", "inconclusive", "not tested here"
+# the equivalence margin of each claim, in its effects' unit, declared before the verdicts
+# were read (2026-12-07): 1 point of accuracy or ECE; 10% of step time (C2's effects are
+# log step-time ratios); the same for the claims on accuracy that join later
+MARGINS: dict[str, tuple[float, str]] = {
+    "C1": (1.0, "1 accuracy point"),
+    "C2": (float(np.log(1.1)), "10% step time"),
+    "C3": (1.0, "1 accuracy point"),
+    "C4": (1.0, "1 ECE point"),
+    "P": (1.0, "1 accuracy point"),
+    "M1": (1.0, "1 accuracy point"),
+}
+DEFAULT_MARGIN = (1.0, "1 point")
 ABOVE, BELOW, ACROSS, NO_INTERVAL = "above 0", "below 0", "includes 0", "no interval"
 RULE = (
     "A claim is *supported* when at least one of its 95% intervals (oriented so that "
     "> 0 favours the claim) lies above 0 and none lies below; *contradicted* when at least "
-    "one lies below 0 and none above; *not supported* when every interval includes 0 or "
-    "the intervals disagree; *not tested here* when no regime has the data. A claim "
+    "one lies below 0 and none above; *equivalent within +-delta* when every interval lies "
+    "inside the claim's margin delta, declared before the verdicts were read (1 accuracy or "
+    "ECE point; 10% step time for C2): a TOST; *inconclusive* when an interval includes 0 "
+    "but reaches beyond delta (the data could not tell a difference of delta from none: "
+    "its MDE exceeds delta), or when intervals lie on both sides of 0; *not tested here* "
+    "when no regime has the data. A claim "
     "against *the other* methods (C1, C2) is judged per method and holds only if it holds "
-    "against each: supported against every one, contradicted against any one. Since one "
+    "against each: supported against every one, contradicted against any one, equivalent "
+    "to every one. Since one "
     "interval can decide, a claim's intervals are simultaneous: Bonferroni-corrected over "
     "all its effects (every regime and compared method), so a verdict's family-wise error "
     "stays at 5%."
@@ -83,15 +104,22 @@ class Claim:
         return self.family if self.family is not None else len(self.effects)
 
     @property
+    def margin(self) -> tuple[float, str]:
+        """The claim's equivalence margin and how the report names it."""
+        return MARGINS.get(self.key, DEFAULT_MARGIN)
+
+    @property
     def verdict(self) -> str:
         if self.key not in UNIVERSAL:
-            return verdict([(e.low, e.high) for e in self.effects])
+            return verdict([(e.low, e.high) for e in self.effects], self.margin[0])
         return universal_verdict(list(self.per_method().values()))
 
     def per_method(self) -> dict[str, str]:
         """The verdict against each compared method (claims judged per method)."""
         return {
-            against: verdict([(e.low, e.high) for e in self.effects if e.against == against])
+            against: verdict(
+                [(e.low, e.high) for e in self.effects if e.against == against], self.margin[0]
+            )
             for against in dict.fromkeys(e.against for e in self.effects)
         }
 
@@ -104,12 +132,23 @@ class Claim:
         above, below = sides.count(ABOVE), sides.count(BELOW)
         counts = f"of {len(sides)} intervals, {above} above 0 and {below} below"
         v = self.verdict
-        if v == NOT_SUPPORTED and self.key in UNIVERSAL and (above or below):
+        delta, named = self.margin
+        if (
+            v in (INCONCLUSIVE, EQUIVALENT)
+            and self.key in UNIVERSAL
+            and len(set(self.per_method().values())) > 1
+        ):
             split = ", ".join(f"{m}: {w}" for m, w in self.per_method().items())
             return f"{counts}; per method: {split}"
-        if v == NOT_SUPPORTED and not (above or below):
-            return f"all {len(sides)} intervals include 0"
-        if v == NOT_SUPPORTED:
+        if v == EQUIVALENT:
+            return f"all {len(sides)} intervals include 0 and lie within +-{named}"
+        if v == INCONCLUSIVE and not (above or below):
+            wide = [e for e in self.effects if e.side == ACROSS and max(-e.low, e.high) >= delta]
+            widest = max(wide, key=lambda e: e.high - e.low) if wide else None
+            worst = f"; widest: {widest.regime}: {describe(widest)}" if widest else ""
+            reach = f"{len(wide)} reach beyond +-{named}"
+            return f"all {len(sides)} intervals include 0, {reach}{worst}"
+        if v == INCONCLUSIVE:
             return counts + "; the regimes disagree"
         deciding = [e for e in self.effects if e.side == (ABOVE if v == SUPPORTED else BELOW)]
         if self.key in UNIVERSAL and v == CONTRADICTED:
@@ -127,18 +166,21 @@ def describe(e: Effect) -> str:
 
 
 def universal_verdict(per_method: list[str]) -> str:
-    """Supported against every compared method, or contradicted against any one."""
+    """Supported against every compared method, contradicted against any one, equivalent
+    to every one; else inconclusive."""
     if not per_method:
         return NOT_TESTED
     if CONTRADICTED in per_method:
         return CONTRADICTED
-    if all(v == SUPPORTED for v in per_method):
-        return SUPPORTED
-    return NOT_SUPPORTED
+    for state in (SUPPORTED, EQUIVALENT):
+        if all(v == state for v in per_method):
+            return state
+    return INCONCLUSIVE
 
 
-def verdict(intervals: list[tuple[float, float]]) -> str:
-    """The rule (see RULE) over intervals oriented so that > 0 favours the claim."""
+def verdict(intervals: list[tuple[float, float]], margin: float = DEFAULT_MARGIN[0]) -> str:
+    """The rule (see RULE) over intervals oriented so that > 0 favours the claim, with the
+    equivalence margin `margin` in their unit."""
     usable = [(lo, hi) for lo, hi in intervals if not (np.isnan(lo) or np.isnan(hi))]
     if not usable:
         return NOT_TESTED
@@ -148,7 +190,9 @@ def verdict(intervals: list[tuple[float, float]]) -> str:
         return SUPPORTED
     if below and not above:
         return CONTRADICTED
-    return NOT_SUPPORTED
+    if not above and all(-margin < lo and hi < margin for lo, hi in usable):
+        return EQUIVALENT
+    return INCONCLUSIVE
 
 
 def effect(

@@ -12,6 +12,7 @@ arithmetic written here, checked against statsmodels in the tests):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,8 +80,14 @@ def paired_mde(sd_diff: float, seeds: int, alpha: float = ALPHA, power: float = 
     it is undefined (fewer than 2 seeds or an undefined sd)."""
     if seeds < 2 or not np.isfinite(sd_diff):
         return float("nan")
-    effect = TTestPower().solve_power(nobs=seeds, alpha=alpha, power=power)
-    return float(effect * sd_diff)
+    return float(standardised_mde(int(seeds), float(alpha), float(power)) * sd_diff)
+
+
+@functools.cache
+def standardised_mde(seeds: int, alpha: float, power: float) -> float:
+    """The detectable mean / sd of a paired t-test (a root-find: 3 ms, so kept per
+    seeds and level; a report asks for a few distinct ones hundreds of times)."""
+    return float(TTestPower().solve_power(nobs=seeds, alpha=alpha, power=power))
 
 
 def paired_power(effect: float, seeds: int, alpha: float = ALPHA) -> float:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.core.studies import CLEAN, find_study
+from bench.core.config import PROFILES
+from bench.core.studies import CLEAN, Study, find_study
 from bench.report.analyse.analysis import (
     BASELINE,
     aggregates,
@@ -78,7 +79,7 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     out = []
     studies = sorted(s for s in set(frame.study) if s)
     for study in studies:
-        part = frame[frame.study == study]
+        part = with_borrowed(frame, study)
         keys = part.record.map(lambda r, s=study: base_key(r.spec.settings, s))
         for (model, key), block in part.groupby([part.model, keys], sort=False):
             entry = find_study(study)
@@ -94,13 +95,41 @@ def study_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     return out
 
 
-def baseline_everywhere(ok: pd.DataFrame) -> pd.DataFrame:
-    """The clean cell's `none` runs copied into every other cell of their dataset, so that
-    a cell of method variants (the strength study) is compared with the reference."""
-    base = ok[(ok.condition == CLEAN) & (ok.method == BASELINE)]
-    cells = ok[ok.condition != CLEAN].drop_duplicates(["base_dataset", "condition"])
+def with_borrowed(frame: pd.DataFrame, study: str) -> pd.DataFrame:
+    """A study's own records, and those of the studies it borrows from that are specs of
+    its grid (a method, dataset, planned seed and the settings of one of its conditions)."""
+    part = frame[frame.study == study]
+    entry = find_study(study)
+    if entry is None or not entry.borrows:
+        return part
+    profile = PROFILES[entry.profile]
+    grid = {
+        (method, dataset, seed, dataclasses.replace(profile, **Study.overrides(c)))
+        for c in entry.conditions
+        for method in entry.condition_methods(c)
+        for dataset in entry.datasets
+        for seed in entry.seeds
+    }
+    others = frame[frame.study.isin(entry.borrows) & frame.model.isin(set(part.model))]
+    planned = others.record.map(
+        lambda r: (r.spec.method, r.spec.dataset, r.spec.seed, r.spec.settings) in grid
+    )
+    return pd.concat([part, others[planned]])
+
+
+def baseline_everywhere(ok: pd.DataFrame, study: str) -> pd.DataFrame:
+    """`none` runs copied into every other cell of their dataset that has none of its own,
+    so that a cell of method variants (the strength study) is compared with the reference:
+    the clean cell's, or those of the cell the study names for it (`baseline_from`)."""
+    sources = dict(find_study(study).baseline_from) if find_study(study) else {}
+    own = set(ok[ok.method == BASELINE].condition)
+    cells = ok[~ok.condition.isin(own | {CLEAN})].drop_duplicates(["base_dataset", "condition"])
     copies = [
-        base[base.base_dataset == cell.base_dataset].assign(
+        ok[
+            (ok.method == BASELINE)
+            & (ok.condition == sources.get(cell.condition, CLEAN))
+            & (ok.base_dataset == cell.base_dataset)
+        ].assign(
             condition=cell.condition,
             x=cell.x,
             series=cell.series,
@@ -111,7 +140,18 @@ def baseline_everywhere(ok: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([ok, *copies], ignore_index=True)
 
 
+def declared_runs(study: str, block: pd.DataFrame) -> pd.DataFrame:
+    """The block without the study's own runs at seeds it never declared (neither planned
+    nor an extra seed with its note): an undeclared look enters no table or verdict."""
+    entry = find_study(study)
+    if entry is None:
+        return block
+    declared = {*entry.seeds, *entry.extra_seeds}
+    return block[(block.study != study) | block.seed.isin(declared)]
+
+
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
+    block = declared_runs(study, block)
     ok = ok_runs(block)
     methods = method_order(block)
     if ok.empty:
@@ -127,7 +167,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     )
     entry = find_study(study)
     if entry is not None and entry.baseline_in_every_cell:
-        ok = baseline_everywhere(ok)
+        ok = baseline_everywhere(ok, study)
     if entry is not None and entry.borrows_clean:  # the clean cell joins every series
         clean, noisy = ok[ok.condition == CLEAN], ok[ok.condition != CLEAN]
         kinds = sorted(set(noisy.series)) or sorted(set(clean.series)) or [""]

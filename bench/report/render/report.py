@@ -26,11 +26,14 @@ from bench.report.analyse.analysis import (
     summary,
 )
 from bench.report.analyse.claims import Claim
+from bench.report.analyse.heads import analyse_heads, carried_by_head
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis, analyse_study
+from bench.report.analyse.variance import analyse_variance, variance_sentence
 from bench.report.render import figures
 from bench.report.render.findings import main_findings
+from bench.report.render.head_report import head_section
 from bench.report.render.page import PageInputs, write_page
 from bench.report.render.protocol_report import protocol_section
 from bench.report.render.report_answers import (
@@ -55,6 +58,7 @@ from bench.report.render.report_text import (
     wide_cells,
 )
 from bench.report.render.study_report import analyse_studies, study_sections
+from bench.report.render.variance_report import variance_section
 
 
 def write_report(store: Store, out_dir: Path) -> Path:
@@ -168,9 +172,27 @@ def answer_sections(
         lines.insert(len(lines) - 1, planned_line(claims, tested_claims(named, planned_studies)))
     if protocol is not None:
         lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
+    heads = study_of(studies, "head_grid", analyse_heads)
+    if heads is not None:
+        lines.insert(
+            len(lines) - 1,
+            f"- **What carries the published gain**: {carried_by_head(heads[0])}. The packaged "
+            "MiniLM's [CLS] pooler is untrained (it was trained for mean pooling), so this is "
+            "a finding about this encoder (BERT-base: see the head study's section).",
+        )
+    variance = study_of(studies, "variance_sources", analyse_variance)
+    if variance is not None:
+        lines.insert(
+            len(lines) - 1,
+            f"- **Where the variance comes from**: {variance_sentence(variance[0])}.",
+        )
     lines += claims_section(claims, named, studies, effects, out_dir)
     if protocol is not None:
         lines += protocol_section(*protocol, out_dir)
+    if heads is not None:
+        lines += head_section(*heads, out_dir)
+    if variance is not None:
+        lines += variance_section(variance[0], out_dir)
     return lines + head_to_head_section(*first, out_dir), claims, effects
 
 
@@ -218,6 +240,18 @@ def published_protocol(
         entry = find_study(study.study)
         if entry is not None and entry.protocol_2x2 and not study.ok.empty:
             analysis = analyse_protocol(study.ok)
+            if analysis is not None:
+                return analysis, study.ok, len(entry.seeds)
+    return None
+
+
+def study_of(studies: list[StudyAnalysis], flag: str, analyse):
+    """(analysis, runs, planned seeds) of the study whose entry sets `flag`, analysed by
+    `analyse`, where it has records and the analysis has something to say."""
+    for study in studies:
+        entry = find_study(study.study)
+        if entry is not None and getattr(entry, flag) and not study.ok.empty:
+            analysis = analyse(study.ok)
             if analysis is not None:
                 return analysis, study.ok, len(entry.seeds)
     return None

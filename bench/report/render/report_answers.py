@@ -15,7 +15,8 @@ from bench.core.studies import CLEAN, STUDIES, find_study
 from bench.report.analyse.analysis import BlockAnalysis
 from bench.report.analyse.claims import (
     CONTRADICTED,
-    NOT_SUPPORTED,
+    EQUIVALENT,
+    INCONCLUSIVE,
     RULE,
     SUPPORTED,
     Claim,
@@ -109,10 +110,17 @@ def plain_sentence(claim: Claim) -> str:
             f"**{claim.key}** is contradicted {where}{who}: an interval lies on the other "
             f'side of 0 from "{claim.text}".'
         )
-    if claim.verdict == NOT_SUPPORTED:
+    if claim.verdict == EQUIVALENT:
         return (
-            f'**{claim.key}** is not supported {where}: "{claim.text}" is not shown '
-            "(its intervals include 0 or disagree)."
+            f"**{claim.key}** is equivalent to no difference {where}: every corrected "
+            f'interval lies within +-{claim.margin[1]} of 0, so "{claim.text}" holds by '
+            "less than that, if at all."
+        )
+    if claim.verdict == INCONCLUSIVE:
+        return (
+            f'**{claim.key}** is inconclusive {where}: "{claim.text}" is neither shown nor '
+            f"refuted (an interval includes 0 but reaches beyond +-{claim.margin[1]}, or "
+            "intervals lie on both sides of 0)."
         )
     return f"**{claim.key}** is not tested here: no records carry it."
 

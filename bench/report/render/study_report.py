@@ -84,9 +84,15 @@ def seeds_line(block: pd.DataFrame, entry) -> list[str]:
         f"**Seeds**: planned {', '.join(map(str, entry.seeds))} (declared in the study's "
         f"entry); run {', '.join(map(str, ran)) or 'none yet'}"
     )
-    if beyond:
+    extra = [s for s in beyond if s in entry.extra_seeds]
+    undeclared = [s for s in beyond if s not in entry.extra_seeds]
+    if extra:
+        text += f"; beyond the plan: {', '.join(map(str, extra))} ({entry.extra_note})"
+    if undeclared:
         text += (
-            f"; beyond the plan: {', '.join(map(str, beyond))} ({entry.extra_note or 'no note'})"
+            f"; **undeclared: seed {', '.join(map(str, undeclared))}**, left out of every "
+            "table and verdict (a look nobody declared; declare it in the study's entry, "
+            "`extra_seeds` with the look after which it ran, to count it)"
         )
     missing = sorted(set(entry.seeds) - set(ran))
     if missing:

@@ -93,7 +93,7 @@ def stratified_indices(
     return np.sort(np.concatenate(kept)), np.sort(np.concatenate(taken))
 
 
-def stratified_sample(labels: np.ndarray, size: int, seed: int = DATA_SEED) -> np.ndarray:
+def stratified_sample(labels: np.ndarray, size: int, seed: int | tuple = DATA_SEED) -> np.ndarray:
     """Sorted indices of a stratified sample of exactly `size` examples (all when size >=
     len): per-class quotas by largest remainder, at least one per class while size allows."""
     if size >= len(labels):
@@ -155,9 +155,15 @@ def encode_labels(raw: list, names: list[str] | None = None) -> tuple[np.ndarray
     return np.array([index[str(x)] for x in raw], dtype=np.int64), names
 
 
-def subsample(split: TextSplit, size: int | None) -> TextSplit:
+def subsample(split: TextSplit, size: int | None, seed: int | tuple = DATA_SEED) -> TextSplit:
     """A stratified subsample of a split (the same for every method and seed)."""
-    return split if size is None else split.subset(stratified_sample(split.labels, size))
+    return split if size is None else split.subset(stratified_sample(split.labels, size, seed))
+
+
+def training_subsample_seed(data_seed: int) -> int | tuple[int, int]:
+    """The seed of the training subsample: the fixed data seed (setting 0, every record
+    before 2026-12-07), else its own stream of it per `data_seed`."""
+    return DATA_SEED if data_seed == 0 else (DATA_SEED, 100 + data_seed)
 
 
 @dataclass(frozen=True)

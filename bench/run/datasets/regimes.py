@@ -22,6 +22,7 @@ from bench.run.datasets.base import (
     TextDataset,
     TextSplit,
     subsample,
+    training_subsample_seed,
 )
 
 # one independent stream of the data seed per regime (numpy SeedSequence entropy lists)
@@ -123,7 +124,9 @@ def prepare(dataset: TextDataset, settings: TrainSettings) -> TextDataset:
     if settings.per_class is not None:
         train = data.train.subset(per_class_indices(data.train.labels, settings.per_class))
     else:
-        train = subsample(data.train, settings.train_size)
+        train = subsample(
+            data.train, settings.train_size, training_subsample_seed(settings.data_seed)
+        )
     noise = None
     if settings.label_noise:
         check_noise_below_majority(settings.label_noise, settings.noise_kind, data)
