@@ -461,7 +461,7 @@ STUDIES: Registry[Study] = Registry(
                 question="what carries the published gain: AMPLIFY's head or AMPLIFY?",
                 note="5 heads x none, word, sentence, AMPLIFY on r52, 20ng, r8, rt-polarity; "
                 "the mean head is the main reference, the authors' heads the published-protocol "
-                "study's records; 260 new runs",
+                "study's records; 240 new runs",
                 varied=("pooling", "head"),
                 label=_head,
                 title="Heads crossed with methods",
