@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +185,11 @@ def fake_record(spec, status="ok", result=None, error=None, label=None):
         result=result if status is RunStatus.OK else None,
         error=error,
     )
+
+
+def report_text(report: Path) -> str:
+    """REPORT.md and, where the report has one, its APPENDIX.md (every block and study),
+    as one text: what a reader of both files sees."""
+    appendix = report.parent / "APPENDIX.md"
+    extra = appendix.read_text() if appendix.is_file() else ""
+    return report.read_text() + "\n" + extra

@@ -226,8 +226,47 @@ def test_claim_intervals_are_simultaneous_over_every_effect_of_the_claim():
         assert (e.low, e.high) == pytest.approx(mean_interval(diff, alpha=0.05 / m))
         assert e.mde == pytest.approx(paired_mde(diff.std(ddof=1), len(diff), alpha=0.05 / m))
     ece = per_seed_difference(ok, "none", "amplify", "ece")
-    (alone,) = one["C4"].effects
-    assert (alone.low, alone.high) == pytest.approx(mean_interval(ece))  # m = 1: uncorrected
+    against_none = next(e for e in one["C4"].effects if e.against == "none")
+    assert len(one["C4"].effects) == 3  # none, sentence, word: every dataset, every mixup
+    assert (against_none.low, against_none.high) == pytest.approx(
+        mean_interval(ece, alpha=0.05 / 3)
+    )
+
+
+def test_a_regime_verdict_is_corrected_within_its_regime_and_the_pooled_over_all():
+    """Per regime, a claim's intervals count only that regime's effects (C1 in "ref": 2);
+    the pooled verdict counts every regime's (4). An effect the wider family hides can
+    decide its regime."""
+    ok = runs({"none": 0.0, "word": 0.0, "sentence": 0.0, "amplify": 1.0})
+    c1 = by_key(run_claims([("ref", ok), ("again", ok)], []))["C1"]
+    diff = per_seed_difference(ok, "amplify", "word")
+    pooled = next(e for e in c1.effects if e.against == "word" and e.regime == "ref")
+    within = next(e for e in c1.regime_effects("ref") if e.against == "word")
+    assert (pooled.low, pooled.high) == pytest.approx(mean_interval(diff, alpha=0.05 / 4))
+    assert (within.low, within.high) == pytest.approx(mean_interval(diff, alpha=0.05 / 2))
+    assert set(c1.per_regime()) == {"ref", "again"}
+    assert c1.regime_counts().endswith("of 2")
+    wide = Effect("a", "d", 0.5, 0.1, 0.9, against="word", values=(0.2, 0.5, 0.8, 0.4, 0.6))
+    claim = Claim("C1", "text", [wide, Effect("b", "d", 0.0, -0.3, 0.3, against="word")])
+    assert claim.per_regime()["a"] == claim.judge([wide.corrected(1)])
+
+
+def test_calibration_breakdown_splits_by_how_none_errs():
+    """C4's breakdown: per method, ECE none - method where `none` is overconfident and
+    where it is underconfident, each over those datasets only."""
+    from bench.report.analyse.claims import calibration_breakdown
+
+    ok = runs({"none": 0.0, "word": 0.0, "amplify": 0.0})
+    gap = np.where(ok.dataset == ok.dataset.iloc[0], 5.0, -5.0)
+    ok = ok.assign(confidence_gap=gap)
+    rows = calibration_breakdown(ok, "ref")
+    assert {e.against for e in rows} == {"amplify", "word"}
+    assert {("overconfident" in e.what) for e in rows} == {True, False}
+    over = next(e for e in rows if e.against == "amplify" and "overconfident" in e.what)
+    first = {ok.dataset.iloc[0]}
+    assert over.mean == pytest.approx(
+        per_seed_difference(ok, "none", "amplify", "ece", datasets=first).mean()
+    )
 
 
 def test_the_summary_says_in_which_regimes_a_method_is_above_or_below_none():

@@ -73,7 +73,7 @@ def test_a_contrast_has_one_interval_wherever_the_report_prints_it(tmp_path, unr
     from bench.core.config import PROFILES, RunSpec
     from bench.core.store import Store
     from bench.report.render.report import write_report
-    from tests.conftest import fake_record, fake_result
+    from tests.conftest import fake_record, fake_result, report_text
 
     store = Store(tmp_path / "r")
     for seed in range(4):
@@ -84,9 +84,9 @@ def test_a_contrast_has_one_interval_wherever_the_report_prints_it(tmp_path, unr
                     method, dataset, "minilm-l6", seed, PROFILES["quick"], profile="quick"
                 )
                 store.write(fake_record(spec, result=fake_result(accuracy=acc)))
-    text = write_report(store, tmp_path / "out").read_text()
+    text = report_text(write_report(store, tmp_path / "out"))
     interval = r"\[([+-]\d+\.\d\d), ([+-]\d+\.\d\d)\]"
-    summary = re.search(r"`amplify` - `none`: [+-]\d+\.\d\d points " + interval, text)
+    summary = re.search(r"\*\*Equal, better or worse\*\*.*?amplify [+-]\d+\.\d\d " + interval, text)
     table = re.search(r"^\| none +\| +\d+ +\| +[^|]+\| " + interval, text, re.M)
     block = re.search(
         r"Aggregate `amplify` - `none` over .*Bonferroni-corrected over \d+ methods " + interval,

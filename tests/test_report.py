@@ -13,7 +13,7 @@ from scipy import stats
 from bench.core.config import PROFILES, RunSpec
 from bench.core.store import Store
 from bench.report.render.report import write_report
-from tests.conftest import fake_record, fake_result
+from tests.conftest import fake_record, fake_result, report_text
 
 N_TEST = 20
 
@@ -106,7 +106,7 @@ def test_report_tables_have_the_expected_values(report):
     # 12 s of training over 10 steps whose median is 0.1 s: the total is 12x the median's
     assert cost.loc["word", "step_skew"] == pytest.approx(12.0)
 
-    text = path.read_text()
+    text = report_text(path)
     assert "**85.00 ± 5.00 (3)**" in text  # best on ds-a in bold
     assert "diverged" in text and "loss became nan" in text
     assert "seed9-old.json" in text and "unknown schema version 0" in text
@@ -123,14 +123,20 @@ def test_contents_links_every_section_by_the_anchor_github_gives_it(report):
     lines = report.read_text().splitlines()
     sections = [line for line in lines if line.startswith("## ")]
     line = next(line for line in lines if line.startswith("**Contents**: "))
-    assert line.count("](#") == len(sections) > 3
+    assert line.count("](#") == len(sections) > 2
     assert "[The seed paper's claims, tested](#the-seed-papers-claims-tested)" in line
-    assert "[Model minilm-l6, profile smoke](#model-minilm-l6-profile-smoke)" in line
     assert lines.index(line) < lines.index(sections[0])  # before the first section
+    # the blocks live in APPENDIX.md, linked from REPORT.md's last section by their anchors
+    appendix = (report.parent / "APPENDIX.md").read_text().splitlines()
+    own = next(line for line in appendix if line.startswith("**Contents**: "))
+    assert "[Model minilm-l6, profile smoke](#model-minilm-l6-profile-smoke)" in own
+    linked = "(APPENDIX.md#model-minilm-l6-profile-smoke)"
+    assert linked in next(line for line in lines if "**Contents**: " in line and linked in line)
+    assert "## Model" not in report.read_text()  # REPORT.md: the answers only
 
 
 def test_the_summary_claims_only_what_the_tests_carry(report):
-    text = report.read_text()
+    text = report_text(report)
     summary = text.split("### What the data support")[1].split("###")[0]
     # ds-a: +20 points, Holm p 0.04: claimed; ds-b: -5 points, Holm p > 0.05: not claimed
     assert "`word` is above `none` on ds-a" in summary
@@ -147,7 +153,7 @@ def test_no_claim_when_nothing_survives_correction(tmp_path, unrendered_figures)
     for seed, (a, b) in enumerate([(0.70, 0.72), (0.71, 0.69), (0.70, 0.70)]):
         store.write(fake_record(spec("none", "ds-a", seed), result=result(a, 10.0)))
         store.write(fake_record(spec("word", "ds-a", seed), result=result(b, 10.0)))
-    text = write_report(store, tmp_path / "r").read_text()
+    text = report_text(write_report(store, tmp_path / "r"))
     summary = text.split("### What the data support")[1].split("###")[0]
     assert "No method differs from `none` on any dataset after Holm correction" in summary
     assert "is above" not in summary and "is below" not in summary
@@ -159,7 +165,7 @@ def test_a_clear_winner_is_reported_with_its_interval(tmp_path, unrendered_figur
     for method, counts in correct.items():
         for seed, n in enumerate(counts):
             store.write(fake_record(spec(method, "ds-a", seed), result=result(n / 20, 10.0)))
-    text = write_report(store, tmp_path / "r").read_text()
+    text = report_text(write_report(store, tmp_path / "r"))
     summary = text.split("### What the data support")[1].split("###")[0]
     diffs = 100 * (np.array(correct["word"]) - np.array(correct["none"])) / 20
     low, high = stats.t.interval(0.95, 5, loc=diffs.mean(), scale=stats.sem(diffs))
@@ -173,7 +179,13 @@ def test_a_clear_winner_is_reported_with_its_interval(tmp_path, unrendered_figur
 
 def test_report_is_reproducible(results, report, tmp_path, unrendered_figures):
     write_report(results, tmp_path / "again")
-    for name in ("REPORT.md", "accuracy.csv", "difference_to_none.csv", "aggregate.csv"):
+    for name in (
+        "REPORT.md",
+        "APPENDIX.md",
+        "accuracy.csv",
+        "difference_to_none.csv",
+        "aggregate.csv",
+    ):
         assert (tmp_path / "again" / name).read_text() == (report.parent / name).read_text()
 
 
@@ -191,7 +203,7 @@ def test_ranks_friedman_and_the_critical_difference_figure(tmp_path):
                 accuracy = acc + 0.01 * seed
                 store.write(fake_record(spec(method, dataset, seed), result=result(accuracy, 10.0)))
     out = tmp_path / "r"
-    text = write_report(store, out).read_text()
+    text = report_text(write_report(store, out))
     ranks = pd.read_csv(out / "ranks.csv", index_col=0).average_rank
     assert ranks.to_dict() == {"tmix": 1.0, "word": 2.0, "none": 3.0}
     expected = stats.friedmanchisquare([0.70] * 4, [0.75] * 4, [0.80] * 4).pvalue
@@ -239,7 +251,7 @@ def test_ece_and_nll_get_the_paired_test_and_a_claim_only_when_holm_carries_it(
             res = dataclasses.replace(res, metrics=dataclasses.replace(res.metrics, test=test))
             store.write(fake_record(spec(method, "ds-a", seed), result=res))
     out = tmp_path / "r"
-    text = write_report(store, out).read_text()
+    text = report_text(write_report(store, out))
     diff = pd.read_csv(out / "ece_difference_to_none.csv").set_index("method")
     diffs = 100 * (np.array(ece["word"]) - np.array(ece["none"]))
     assert diff.loc["word", "diff"] == pytest.approx(diffs.mean())

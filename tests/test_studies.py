@@ -20,7 +20,7 @@ from bench.core.studies import AMPLIFY_MATCHED, AMPLIFY_STRONG, STUDIES, get_stu
 from bench.report.render.report import write_report
 from bench.run.datasets.registry import build_registry
 from bench.sweep.planning import make_plan, merge_plans, study_requests
-from tests.conftest import fake_record, fake_result, skip_figure_rendering
+from tests.conftest import fake_record, fake_result, report_text, skip_figure_rendering
 
 
 @pytest.mark.parametrize("name", sorted(STUDIES))
@@ -120,7 +120,7 @@ def study_report(tmp_path_factory) -> tuple[Path, str]:
     out = root / "reports"
     with pytest.MonkeyPatch.context() as patch:
         skip_figure_rendering(patch)  # the figures' files are still written, empty
-        return out, write_report(Store(write_study_results(root)), out).read_text()
+        return out, report_text(write_report(Store(write_study_results(root)), out))
 
 
 def test_study_sections_and_main_tables_are_kept_apart(study_report):
@@ -163,7 +163,7 @@ def test_study_sections_and_main_tables_are_kept_apart(study_report):
 def test_a_study_whose_runs_all_failed_is_listed_not_analysed(tmp_path, unrendered_figures):
     store = Store(tmp_path / "results")
     store.write(fake_record(spec("none", 0, label_noise=0.2), "failed", error="boom"))
-    text = write_report(store, tmp_path / "reports").read_text()
+    text = report_text(write_report(store, tmp_path / "reports"))
     assert "## Study: Label noise" in text and "No successful runs." in text
 
 
@@ -175,7 +175,7 @@ def test_pooled_aggregate_covers_the_varied_cells_not_the_clean_one(
         for seed, a in enumerate(values):
             store.write(fake_record(spec(method, seed, label_noise=0.4), result=result(a)))
     out = tmp_path / "reports"
-    text = write_report(store, out).read_text()
+    text = report_text(write_report(store, out))
     pooled = pd.read_csv(out / "study_label-noise_pooled.csv").set_index("method")
     assert pooled.loc["word", "datasets"] == 2  # symmetric 0.2 and 0.4, not clean
     assert pooled.loc["word", "mean"] == pytest.approx((15.0 + 35 / 3) / 2)
@@ -201,7 +201,7 @@ def test_study_tables_list_the_budgets_in_numeric_order(tmp_path, unrendered_fig
                 regime = {"per_class": per_class, "train_size": None}
                 store.write(fake_record(spec(method, seed, **regime), result=result(0.7)))
     out = tmp_path / "reports"
-    text = write_report(store, out).read_text()
+    text = report_text(write_report(store, out))
     rows = [line for line in text.splitlines() if line.startswith("| ds · ")]
     accuracy_rows = [row.split("|")[1].strip() for row in rows[:3]]
     assert accuracy_rows == ["ds · 10/class, 1 ep", "ds · 30/class, 1 ep", "ds · 100/class, 1 ep"]
@@ -255,7 +255,7 @@ def ladder_report(tmp_path_factory) -> tuple[Path, str]:
     out = root / "reports"
     with pytest.MonkeyPatch.context() as patch:
         skip_figure_rendering(patch)
-        return out, write_report(store, out).read_text()
+        return out, report_text(write_report(store, out))
 
 
 def migration():
@@ -365,7 +365,7 @@ def test_the_claims_are_judged_on_amplify_as_published_and_m1_on_its_matched_var
         for seed, a in enumerate(values):
             res = result(a) if first.method == "none" else mixing(a)
             store.write(fake_record(dataclasses.replace(first, seed=seed), result=res))
-    text = write_report(store, tmp_path / "reports").read_text()
+    text = report_text(write_report(store, tmp_path / "reports"))
     evidence = pd.read_csv(tmp_path / "reports" / "claims.csv")
     c1 = evidence[evidence.claim == "C1"].set_index(["regime", "comparison"]).effect.round(2)
     assert c1["reference (quick, minilm-l6)", "amplify - word, points"] == -0.33
@@ -394,9 +394,9 @@ def test_seeds_beyond_the_plan_are_shown_beside_the_verdicts_at_the_planned_seed
             base = quick_spec(method, seed, model="mpnet-base", study="base-model")
             big = dataclasses.replace(result(a + 0.1 + jitter), mixing=mixing)
             store.write(fake_record(base, result=big))
-    text = write_report(store, tmp_path / "reports").read_text()
-    summary = text.split("## Summary")[1].split("\n## ")[0]
-    looks = next(line for line in summary.splitlines() if line.startswith("- **Looks declared**"))
+    text = report_text(write_report(store, tmp_path / "reports"))
+    claims = text.split("## The seed paper's claims, tested")[1].split("\n## ")[0]
+    looks = next(line for line in claims.splitlines() if line.startswith("- **Looks declared**"))
     assert "base-model seeds 5, 6: seeds 5 and 6 were added after" in looks
     assert "C1 *" in looks
     section = text.split("## Study: A base-size encoder")[1].split("\n## ")[0]

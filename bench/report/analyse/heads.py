@@ -122,6 +122,8 @@ def carried_by_head(analysis: HeadAnalysis) -> str:
 
     def said(regime: str) -> str:
         effects = parts.get(regime, [])
+        if not effects:
+            return "(no paired runs yet)"
         return "; ".join(
             f"{e.against} {e.mean:+.2f} [{e.low:+.2f}, {e.high:+.2f}]" for e in effects
         )
@@ -129,6 +131,8 @@ def carried_by_head(analysis: HeadAnalysis) -> str:
     head_part, method_part = HEAD_PART, METHOD_PART
     head = [e for e in parts.get(head_part, ()) if e.side in (ABOVE, BELOW)]
     method = [e for e in parts.get(method_part, ()) if e.side in (ABOVE, BELOW)]
+    if not parts.get(head_part) and not parts.get(method_part):
+        return "not measured yet: the head study has no paired runs of both parts"
     if head and not method:
         verdict = "the head carries the published gain, not AMPLIFY's mixing"
     elif method and not head:

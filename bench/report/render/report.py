@@ -37,6 +37,7 @@ from bench.report.render.head_report import head_section
 from bench.report.render.page import PageInputs, write_page
 from bench.report.render.protocol_report import protocol_section
 from bench.report.render.report_answers import (
+    across_regimes,
     claims_section,
     head_to_head_section,
     primary,
@@ -91,19 +92,18 @@ def write_report(store: Store, out_dir: Path) -> Path:
         analysed, [a for _, a in studies], out_dir, planned_studies
     )
     lines += answers
-    lines += block_sections(analysed, out_dir)
-    lines += study_sections(studies, out_dir)
-    lines += skipped_section(skipped)
-    if skipped:
-        print(
-            f"{len(skipped)} record(s) could not be read and are left out of the report: "
-            f"listed with why in {out_dir / 'REPORT.md'}, section 'Records skipped'",
-            file=sys.stderr,
-        )
-    notes = store.root / "README.md"
-    if notes.is_file():  # the human note next to the results: the commands that made them
-        lines += ["## About these results: provenance, commands, run times", ""]
-        lines += [notes.read_text().strip(), ""]
+    appendix = appendix_lines(store, analysed, studies, skipped, out_dir)
+    if len(appendix) > 6:
+        lines += [
+            "## Appendix",
+            "",
+            "Every main block and study in full, the records skipped and how the results "
+            f"were made: [{APPENDIX}]({APPENDIX}). "
+            + contents(appendix).replace("](#", f"]({APPENDIX}#"),
+            "",
+        ]
+        appendix[4:4] = [contents(appendix), ""]
+        (out_dir / APPENDIX).write_text("\n".join(appendix) + "\n")
     lines[4:4] = [contents(lines), ""]  # after the title and the generated-by line
     (out_dir / "REPORT.md").write_text("\n".join(lines) + "\n")
     if claims:  # the results page shows what the first screen decided
@@ -112,6 +112,42 @@ def write_report(store: Store, out_dir: Path) -> Path:
             PageInputs(claims, effects, blocks, [a for _, a in studies], frame, store), out_dir
         )
     return out_dir / "REPORT.md"
+
+
+def appendix_lines(
+    store: Store,
+    analysed: list[tuple[pd.DataFrame, BlockAnalysis | None]],
+    studies: list,
+    skipped: list[tuple[str, str]],
+    out_dir: Path,
+) -> list[str]:
+    """APPENDIX.md: every main block and study in full, the records skipped and the note
+    next to the results (how they were made)."""
+    appendix = [
+        "# Mixup benchmark report: appendix",
+        "",
+        "Every main block and study in full, generated with [REPORT.md](REPORT.md) by "
+        f"`python run_bench.py --report` from the records in `{store.root.name}/`; do not "
+        "edit by hand.",
+        "",
+    ]
+    appendix += block_sections(analysed, out_dir)
+    appendix += study_sections(studies, out_dir)
+    appendix += skipped_section(skipped)
+    if skipped:
+        print(
+            f"{len(skipped)} record(s) could not be read and are left out of the report: "
+            f"listed with why in {out_dir / APPENDIX}, section 'Records skipped'",
+            file=sys.stderr,
+        )
+    notes = store.root / "README.md"
+    if notes.is_file():  # the human note next to the results: the commands that made them
+        appendix += ["## About these results: provenance, commands, run times", ""]
+        appendix += [notes.read_text().strip(), ""]
+    return appendix
+
+
+APPENDIX = "APPENDIX.md"
 
 
 def main_blocks(frame: pd.DataFrame) -> list[pd.DataFrame]:
@@ -167,26 +203,27 @@ def answer_sections(
     if protocol is not None:
         claims.append(protocol[0].claim)
     effects = regime_effects(named, studies)
-    lines = summary_lines(*first, claims, effects)
-    if planned_studies is not None:
-        lines.insert(len(lines) - 1, planned_line(claims, tested_claims(named, planned_studies)))
-    if protocol is not None:
-        lines.insert(len(lines) - 1, f"- **The published protocol**: {carried_by(protocol[0])}")
     heads = study_of(studies, "head_grid", analyse_heads)
-    if heads is not None:
-        lines.insert(
-            len(lines) - 1,
-            f"- **What carries the published gain**: {carried_by_head(heads[0])}. The packaged "
-            "MiniLM's [CLS] pooler is untrained (it was trained for mean pooling), so this is "
-            "a finding about this encoder (BERT-base: see the head study's section).",
-        )
     variance = study_of(studies, "variance_sources", analyse_variance)
-    if variance is not None:
-        lines.insert(
-            len(lines) - 1,
-            f"- **Where the variance comes from**: {variance_sentence(variance[0])}.",
+    published = ""
+    if protocol is not None:
+        published = carried_by(protocol[0])
+    if heads is not None:
+        published += (
+            f" What carries it: {carried_by_head(heads[0])}. The packaged encoders' [CLS] "
+            "pooler is untrained (they were trained for mean pooling), so this is a finding "
+            "about this encoder (BERT-base: see the head study's section)."
         )
-    lines += claims_section(claims, named, studies, effects, out_dir)
+    variance_text = (
+        f"Where the variance comes from: {variance_sentence(variance[0])}."
+        if variance is not None
+        else ""
+    )
+    lines = summary_lines(*first, claims, named, published.strip(), variance_text)
+    notes = across_regimes(effects)
+    if planned_studies is not None:
+        notes.append(planned_line(claims, tested_claims(named, planned_studies)))
+    lines += claims_section(claims, named, studies, effects, out_dir, notes)
     if protocol is not None:
         lines += protocol_section(*protocol, out_dir)
     if heads is not None:

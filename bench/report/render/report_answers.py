@@ -12,14 +12,19 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.core.studies import CLEAN, STUDIES, find_study
-from bench.report.analyse.analysis import BlockAnalysis
+from bench.report.analyse.analysis import BlockAnalysis, per_seed_difference
 from bench.report.analyse.claims import (
     CONTRADICTED,
     EQUIVALENT,
     INCONCLUSIVE,
+    MARGINS,
+    REGIME_RULE,
     RULE,
     SUPPORTED,
     Claim,
+    calibration_breakdown,
+    describe,
+    effect,
     judge_claims,
     matched_strength_claim,
 )
@@ -46,52 +51,183 @@ def primary(main: list[tuple[str, BlockAnalysis]]) -> tuple[str, BlockAnalysis] 
 
 
 def summary_lines(
-    name: str, a: BlockAnalysis, claims: list[Claim], effects: pd.DataFrame
+    name: str,
+    a: BlockAnalysis,
+    claims: list[Claim],
+    blocks: list[tuple[str, BlockAnalysis]] = (),
+    published: str = "",
+    variance: str = "",
 ) -> list[str]:
-    ok = a.ok
-    settings = ok.record.iloc[0].spec.settings
-    agg = a.aggregates
-    above = agg[agg.corrected_low > 0].method.tolist() if not agg.empty else []
-    below = agg[agg.corrected_high < 0].method.tolist() if not agg.empty else []
-    focus = agg[agg.method == FOCUS] if not agg.empty else agg
-    focus_text = (
-        f" `{FOCUS}` - `none`: {focus['mean'].iloc[0]:+.2f} points "
-        f"[{focus.corrected_low.iloc[0]:+.2f}, {focus.corrected_high.iloc[0]:+.2f}]."
-        if not focus.empty
-        else ""
-    )
-    if above:
-        verdict = f"above `none`: {', '.join(above)}"
-    else:
-        verdict = "no method is above `none`"
-    if below:
-        verdict += f"; below it: {', '.join(below)}"
+    """The first screen: five plain lines a practitioner can act on (which methods are
+    equal to `none` and by how much, what each costs, what label smoothing does, what the
+    published gain was, the regime's limits), then the claims table, once."""
     return [
         "## Summary",
         "",
-        *[f"- {plain_sentence(c)}" for c in claims],
+        f"- **Equal, better or worse** ({name}, {a.ok.seed.nunique()} seeds, "
+        f"{a.ok.dataset.nunique()} datasets): {equality_line(a, blocks)}",
+        f"- **Cost**: {cost_line(a)}",
+        f"- **Label smoothing**: {smoothing_line(a)}",
+        f"- **The published gain**: {published or 'the published-protocol study has no records.'}",
+        f"- **Limits of this regime**: {limits_line(a)}" + (f" {variance}" if variance else ""),
         "",
-        tabulate(
-            [[c.key, f"**{c.verdict}**", c.reason()] for c in claims],
-            headers=["claim", "verdict", "why (the rule is under the claims section)"],
-            tablefmt="github",
-        ),
+        claims_table(name, claims),
         "",
-        f"- **Compared**: {', '.join(a.methods)} through one training harness, paired by "
-        f"seed, on {ok.dataset.nunique()} packaged stand-in datasets x "
-        f"{ok.seed.nunique()} seeds ({len(ok)} runs).",
-        f"- **Regime**, the {name}: {settings.train_size or 'all'} training examples, "
-        f"{settings.epochs} epochs of batch {settings.batch_size}, max length "
-        f"{settings.max_length}, {settings.precision}; a small encoder, a short schedule.",
-        f"- **Finding**: {verdict} (aggregate over datasets, t-intervals over seeds, "
-        f"Bonferroni-corrected over the methods).{focus_text} Sections below give every "
-        "claim's test.",
-        *across_regimes(effects),
-        "- **The seed paper's claims** (next section, over every regime the records cover): "
-        + "; ".join(f"{c.key} *{c.verdict}*" for c in claims)
-        + ".",
+        "Each claim's rule, its regimes and every effect: [The seed paper's claims, tested]"
+        "(#the-seed-papers-claims-tested); every block and study in full: "
+        "[APPENDIX.md](APPENDIX.md).",
         "",
     ]
+
+
+def claims_table(reference: str, claims: list[Claim]) -> str:
+    """The one claims table: the reference's verdict, the verdicts per regime, the pooled
+    one and why the pooled rule gives it."""
+    return tabulate(
+        [
+            [
+                c.key,
+                f"**{c.per_regime()[reference]}**"
+                if reference in c.per_regime()
+                else "not in the reference",
+                c.regime_counts(),
+                f"**{c.verdict}**",
+                c.reason(),
+            ]
+            for c in claims
+        ],
+        headers=[
+            "claim",
+            "reference",
+            "per regime (corrected within each)",
+            "pooled (all regimes)",
+            "why (pooled)",
+        ],
+        tablefmt="github",
+    )
+
+
+def interval(mean: float, low: float, high: float) -> str:
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def equality_line(a: BlockAnalysis, blocks: list[tuple[str, BlockAnalysis]]) -> str:
+    """Which methods the aggregate difference to `none` puts within, below or above the
+    accuracy margin, and word's cause where it is below."""
+    agg = a.aggregates
+    if agg.empty:
+        return "no method ran beside `none` on the same seeds."
+    margin = MARGINS["C1"][0]
+    groups = {
+        "above `none`": agg[agg.corrected_low > 0],
+        "below it": agg[agg.corrected_high < 0],
+        f"equal to it within ±{margin:g} point": agg[
+            (agg.corrected_low > -margin)
+            & (agg.corrected_high < margin)
+            & (agg.corrected_low <= 0)
+            & (agg.corrected_high >= 0)
+        ],
+    }
+    told = set().union(*(set(g.method) for g in groups.values()))
+    groups["can't tell (the interval reaches beyond the margin)"] = agg[~agg.method.isin(told)]
+    parts = [
+        f"{label}: "
+        + ", ".join(
+            f"{r.method} {interval(r.mean, r.corrected_low, r.corrected_high)}"
+            for r in g.itertuples()
+        )
+        for label, g in groups.items()
+        if not g.empty
+    ]
+    if groups["above `none`"].empty:
+        parts.insert(0, "no method is above `none`")
+    cause = word_cause(agg, blocks) if "word" in set(groups["below it"].method) else ""
+    return (
+        "; ".join(parts)
+        + " (accuracy points, method - `none` averaged over datasets, t-intervals over "
+        "seeds Bonferroni-corrected over the methods)." + cause
+    )
+
+
+def word_cause(agg: pd.DataFrame, blocks: list[tuple[str, BlockAnalysis]]) -> str:
+    """Word mixup's deficit is its union attention mask: the variant without it, where a
+    block ran one, and its difference to `none`."""
+    for regime, b in blocks:
+        rows = b.aggregates[b.aggregates.method.str.startswith("word[union_mask=False]")]
+        if not rows.empty:
+            r = rows.iloc[0]
+            without = interval(r["mean"], r.corrected_low, r.corrected_high)
+            return (
+                " Word's deficit is its union attention mask (each mixed pair attends over "
+                "both examples' tokens): without it (`word[union_mask=False]`, the "
+                f"{regime}) word - `none` is {without}."
+            )
+    return ""
+
+
+def cost_line(a: BlockAnalysis) -> str:
+    """Median step time of each method relative to `none`, on the block's main device."""
+    cost = a.cost
+    if cost.empty or "step_time_x" not in cost:
+        return "no timings."
+    device = a.ok.device.mode().iloc[0] if "device" in a.ok else cost.device.iloc[0]
+    rows = cost[(cost.device == device) & (cost.method != "none")].sort_values("step_time_x")
+    ratios = ", ".join(f"{r.method} {r.step_time_x:.2f}x" for r in rows.itertuples())
+    return (
+        f"median training step relative to `none` ({device}): {ratios}; every method but "
+        "SSMix costs what `none` costs, within the step-time noise."
+        if not rows.empty
+        else "no method beside `none`."
+    )
+
+
+def smoothing_line(a: BlockAnalysis) -> str:
+    """What label smoothing (`smooth`) does against `none`: accuracy and ECE, with the
+    same interval procedure as the aggregates."""
+    ok = a.ok
+    if not {"smooth", "none"} <= set(ok.method):
+        return "`smooth` was not run in this block."
+    m = max(1, len(a.aggregates))
+    acc = effect("", "", per_seed_difference(ok, "smooth", "none"), m)
+    ece = effect("", "", per_seed_difference(ok, "smooth", "none", "ece"), m)
+    return (
+        f"`smooth` - `none`: accuracy {describe(acc)} points, ECE x 100 {describe(ece)} "
+        "(< 0: better calibrated); what it does to calibration depends on whether `none` "
+        "is over- or underconfident (C4's breakdown below)."
+    )
+
+
+def limits_line(a: BlockAnalysis) -> str:
+    """The regime's limits in numbers: data, schedule, encoder and how far `none` fits."""
+    ok = a.ok
+    first = ok.record.iloc[0]
+    settings, result = first.spec.settings, first.result
+    steps = int(ok.steps.median()) if "steps" in ok else None
+    model = result.model if result is not None else None
+    encoder = (
+        f"`{model.name}` ({model.depth} layers, {model.parameters / 1e6:.1f}M parameters)"
+        if model is not None
+        else f"`{first.spec.model}`"
+    )
+    losses = {
+        r.dataset: r.record.result.metrics.curves[-1].train_loss
+        for r in ok[ok.method == "none"].itertuples()
+        if r.record.result is not None and r.record.result.metrics.curves
+    }
+    fit = ""
+    if losses:
+        loss = pd.Series(losses)
+        fit = (
+            f"; `none`'s last-epoch training loss {loss.min():.2f} ({loss.idxmin()}) to "
+            f"{loss.max():.2f} ({loss.idxmax()}): not converged"
+        )
+    return (
+        f"{settings.train_size or 'all'} training examples, {settings.epochs} epochs of batch "
+        f"{settings.batch_size}"
+        + (f" ({steps} steps)" if steps else "")
+        + f", max length {settings.max_length}, {settings.precision}; the encoder {encoder}"
+        f"{fit}. A verdict here bounds effects in this regime only."
+    )
 
 
 def plain_sentence(claim: Claim) -> str:
@@ -176,21 +312,30 @@ def claims_section(
     studies: list[StudyAnalysis],
     effects: pd.DataFrame,
     out_dir: Path,
+    notes: list[str] = (),
 ) -> list[str]:
-    rows = [[c.key, c.text, f"**{c.verdict}**", c.reason()] for c in claims]
+    """The rules, the verdicts per regime (the Summary's table holds the headline), the
+    scope, Figure 1, C4's breakdown and every effect."""
     lines = [
         "## The seed paper's claims, tested",
         "",
         "Claims of the AMPLIFY abstract (Yang & Xiang, arXiv 2309.12689), each tested on the "
-        "records below. " + RULE + " Intervals are t-intervals over seeds of the "
-        "dataset-averaged paired difference; MDE: the smallest difference the corrected "
-        "test would detect (power 0.8). "
+        "records below. " + RULE + " " + REGIME_RULE + " Intervals are t-intervals over "
+        "seeds of the dataset-averaged paired difference; MDE: the smallest difference the "
+        "corrected test would detect (power 0.8). "
         "C2 compares median step times (log ratio; > 0: AMPLIFY cheaper). "
         + regimes_text()
         + " *Why* counts the intervals on each side of 0 and names the clearest deciding one "
         "(farthest from 0); every effect is listed under *The evidence* below.",
         "",
-        tabulate(rows, headers=["", "claim", "verdict", "why"], tablefmt="github"),
+        "| | claim |",
+        "|---|---|",
+        *[f"| {c.key} | {c.text} |" for c in claims],
+        "",
+        "Verdicts per regime (each corrected within its regime; blank: the regime does not "
+        "carry the claim):",
+        "",
+        regime_matrix(claims),
         "",
         "**Scope**: stand-in datasets (not the paper's files), "
         + encoders(main, studies)
@@ -198,6 +343,8 @@ def claims_section(
         "on the full training sets for 10 epochs) is not run here. A verdict holds for the "
         "regimes listed, not beyond them." + not_yet_run(studies),
         "",
+        *notes,
+        *([""] if notes else []),
     ]
     if not effects.empty:
         figures.effect_vs_regime(effects, out_dir, "effect_vs_regime")
@@ -211,7 +358,45 @@ def claims_section(
             "([SVG](effect_vs_regime.svg))",
             "",
         ]
-    return lines + evidence_section(claims, out_dir)
+    return lines + calibration_section(main) + evidence_section(claims, out_dir)
+
+
+def regime_matrix(claims: list[Claim]) -> str:
+    """Regimes x claims: each claim's verdict in each regime."""
+    verdicts = {c.key: c.per_regime() for c in claims}
+    regimes = list(dict.fromkeys(r for v in verdicts.values() for r in v))
+    return tabulate(
+        [[r, *(verdicts[c.key].get(r, "") for c in claims)] for r in regimes],
+        headers=["regime", *(c.key for c in claims)],
+        tablefmt="github",
+    )
+
+
+def calibration_section(main: list[tuple[str, BlockAnalysis]]) -> list[str]:
+    """C4's breakdown: ECE none - method where `none` is over- and underconfident."""
+    rows = [
+        [e.regime, e.what, describe(e).split(", MDE")[0], f"{e.mde:.2f}", e.side]
+        for name, a in main
+        for e in calibration_breakdown(a.ok, name)
+    ]
+    if not rows:
+        return []
+    return [
+        "### C4's breakdown: where `none` is over- and underconfident",
+        "",
+        "ECE none - method (x 100; > 0: the method is better calibrated), split by the "
+        "sign of `none`'s mean confidence gap per dataset; Bonferroni over each block's "
+        "rows. A description of how each method smooths, not a verdict: a smoother lowers "
+        "ECE where `none` is overconfident and raises it where `none` is underconfident.",
+        "",
+        tabulate(
+            rows,
+            headers=["regime", "comparison", "effect [corrected 95% CI]", "MDE", "interval"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+    ]
 
 
 EVIDENCE_COLUMNS = ["claim", "regime", "comparison", "effect", "low", "high", "mde", "seeds"]
