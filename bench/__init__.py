@@ -24,7 +24,8 @@ SEAMS: dict[str, tuple[str, ...]] = {
     "sweep": ("core", "api", "run"),
     "report.analyse": ("core",),
     "report.render": ("core", "report.analyse"),
-    "cli": ("core", "api", "run", "sweep", "report.analyse", "report.render"),
+    "tune": ("core", "api", "run", "sweep"),
+    "cli": ("core", "api", "run", "sweep", "tune", "report.analyse", "report.render"),
 }
 
 # modules that method plugins imported before the folders: old name -> new home

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.api import MethodOptions, MixupMethod, Site, register
+from bench.api import Choice, IntRange, LogUniform, MethodOptions, MixupMethod, Site, register
 from bench.core.errors import UserError
 
 
@@ -37,6 +37,11 @@ class Amplify(MixupMethod):
     description = "mix the attention sub-layer output of every layer (same perm and lam)"
     published_head = "plain-mean"  # the AMPLIFY authors' head (--head published)
     Options = AmplifyOptions
+    search_space = {
+        "alpha": LogUniform(0.05, 2.0),
+        "draws": Choice((1, 5)),
+        "start_layer": IntRange(1, 6),
+    }
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         if self.options.start_layer > depth:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.api import MixupMethod, Site, register
+from bench.api import LogUniform, MixupMethod, Site, register
 
 
 @register
 class ManifoldMixup(MixupMethod):
     name = "manifold"
     description = "mix the hidden states at a depth drawn from {embeddings, 1..L}"
+    search_space = {"alpha": LogUniform(0.05, 2.0)}
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         k = int(rng.integers(0, depth + 1))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.api import MixupMethod, Site, register
+from bench.api import LogUniform, MixupMethod, Site, register
 
 
 @register
 class SentenceMixup(MixupMethod):
     name = "sentence"
     description = "mix the pooled sentence vector before the classifier (one pass)"
+    search_space = {"alpha": LogUniform(0.05, 2.0)}
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
     published_independent_labels = True  # their second label permutation
 

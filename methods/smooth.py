@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.api import MixupMethod, Site, StepOutput, register
+from bench.api import MixupMethod, Site, StepOutput, Uniform, register
 from bench.core.errors import UserError
 
 
@@ -35,6 +35,7 @@ class LabelSmoothing(MixupMethod):
     name = "smooth"
     description = "no mixup: cross-entropy against label-smoothed targets (epsilon 0.1)"
     Options = SmoothOptions
+    search_space = {"epsilon": Uniform(0.0, 0.3)}
     mixes = False
     draws_lambda = False
 

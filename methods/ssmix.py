@@ -44,6 +44,7 @@ from bench.api import (
     MixupMethod,
     Site,
     StepOutput,
+    Uniform,
     input_saliency,
     per_example_mixed_loss,
     plain_step,
@@ -118,6 +119,7 @@ class SSMix(MixupMethod):
     name = "ssmix"
     description = "replace the least salient span with the partner's most salient span"
     Options = SSMixOptions
+    search_space = {"span_ratio": Uniform(0.05, 0.5)}
     draws_lambda = False
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:

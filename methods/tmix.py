@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.api import MethodOptions, MixupMethod, Site, register
+from bench.api import LogUniform, MethodOptions, MixupMethod, Site, register
 from bench.core.errors import UserError
 
 
@@ -40,6 +40,7 @@ class TMix(MixupMethod):
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
     published_independent_labels = True  # their second label permutation
     Options = TMixOptions
+    search_space = {"alpha": LogUniform(0.05, 2.0)}
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         candidates = scale_layers(self.options.layers, depth)

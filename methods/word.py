@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from bench.api import MethodOptions, MixupMethod, Site, register
+from bench.api import LogUniform, MethodOptions, MixupMethod, Site, register
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class WordMixup(MixupMethod):
     published_head = "pooler"  # the AMPLIFY authors' head (--head published)
     published_independent_labels = True  # their second label permutation
     Options = WordOptions
+    search_space = {"alpha": LogUniform(0.05, 2.0)}
 
     def sites(self, depth: int, rng: np.random.Generator) -> list[Site]:
         return [Site("embeddings")]

@@ -20,6 +20,7 @@ from bench.core.studies import AMPLIFY_MATCHED, AMPLIFY_STRONG, STUDIES, get_stu
 from bench.report.render.report import write_report
 from bench.run.datasets.registry import build_registry
 from bench.sweep.planning import make_plan, merge_plans, study_requests
+from bench.tune.planning import tuned_plan
 from tests.conftest import fake_record, fake_result, report_text, skip_figure_rendering
 
 
@@ -32,8 +33,13 @@ def test_study_grid_is_valid_and_expands_to_its_runs(name, tmp_path):
     plan = merge_plans(
         [make_plan(r, registry, Store(tmp_path / "r")) for r in study_requests(study)]
     )
-    assert len(plan.todo) == study.runs and not plan.done
-    assert len({spec.hash for spec in plan.todo}) == study.runs
+    expected = study.runs
+    if study.trials:  # a tuning study plans its trials; its winners once the trials end
+        plan = tuned_plan(study, registry, Store(tmp_path / "r"))
+        expected -= len(study.seeds) * len(study.methods) * len(study.datasets)
+        assert expected == study.trials * len(study.methods) * len(study.datasets)
+    assert len(plan.todo) == expected and not plan.done
+    assert len({spec.hash for spec in plan.todo}) == expected
     assert {spec.study for spec in plan.todo} == {name}  # every run knows its study
     assert all(spec.condition for spec in plan.todo)
     seeds = [spec.seed for spec in plan.todo]

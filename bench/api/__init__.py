@@ -16,9 +16,14 @@ from bench.api.method_api import (
     register,
     union_attention_mask,
 )
+from bench.api.search_space import Choice, IntRange, LogUniform, Uniform
 from bench.core.errors import UserError
 
 __all__ = [
+    "Choice",
+    "IntRange",
+    "LogUniform",
+    "Uniform",
     "MethodOptions",
     "MixupMethod",
     "Site",

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.api.search_space import Distribution
 from bench.core.errors import Registry, UserError
 
 SITE_KINDS = ("embeddings", "layer", "attention", "pooled")
@@ -84,6 +85,10 @@ class MixupMethod:
     # permutation (their word, sentence and TMix baselines); only then is
     # --label-partner independent accepted (AMPLIFY reuses its input permutation)
     published_independent_labels: ClassVar[bool] = False
+    # --study tuned: a distribution per option this method is tuned over (the learning
+    # rate is added for every method: bench.api.search_space.LEARNING_RATE); {}: the
+    # learning rate only, and the report says so
+    search_space: ClassVar[dict[str, Distribution]] = {}
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()

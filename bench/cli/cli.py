@@ -37,6 +37,7 @@ from bench.sweep.planning import (
     settings_overrides,
     study_requests,
 )
+from bench.tune.planning import tuned_plan
 
 DEFAULT_RESULTS = "results"
 # smoke runs check an installation: by default they go to a git-ignored scratch folder,
@@ -284,6 +285,12 @@ def make_plan_from_args(
             f"drop {flags} (or run without --study)"
         )
     print(f"study {study.name}: {study.question} ({study.runs} runs with its seeds)")
+    if study.trials:  # a tuning study: trials, then the winners (bench.tune)
+        model = args.model if args.model != defaults.model else None
+        seeds = tuple(args.seeds or ())
+        return tuned_plan(
+            study, dataset_registry, store, seeds, model, args.force, args.retry_failed
+        )
     plans = [
         make_plan(
             dataclasses.replace(request, force=args.force, retry_failed=args.retry_failed),
@@ -370,6 +377,16 @@ def run_sweep(args: argparse.Namespace) -> int:
         executor = make_executor(args, runtime)  # too many workers, no Ray: fail here
         if not execute(plan, executor, store, args.force, outcomes, skipped):
             return 130
+        while args.study and get_study(args.study).trials:  # the winners, once trials end
+            attempted = {s.hash for s in plan.todo}
+            again = make_plan_from_args(args, dataset_registry, store)
+            todo = [s for s in again.todo if s.hash not in attempted]
+            if not todo:
+                break
+            print(f"trials done: {len(todo)} winner run(s) to train at the study's seeds")
+            plan = Plan(todo=plan.todo + todo, done=again.done, unavailable=again.unavailable)
+            if not execute(Plan(todo=todo), executor, store, args.force, outcomes, skipped):
+                return 130
     records = [r for r in store.records() if r.spec_hash in {s.hash for s in plan.specs}]
     print(summary_table(records))
     if not args.no_report and plan.todo:

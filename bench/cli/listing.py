@@ -16,6 +16,7 @@ from bench.core.studies import STUDIES
 from bench.run.datasets.registry import DatasetRegistry, load_dataset_cached
 from bench.run.models import MODEL_ALIASES, load_backbone, resolve_model
 from bench.sweep.planning import Plan
+from bench.tune.sampling import space_text
 
 
 def print_list(dataset_registry: DatasetRegistry) -> None:
@@ -26,6 +27,9 @@ def print_list(dataset_registry: DatasetRegistry) -> None:
         shown = ", ".join(f"{k}={v}" for k, v in options_as_items(opts)) or "-"
         rows.append([name, cls.description, shown])
     print(tabulate(rows, headers=["method", "mixes", "options (defaults)"]))
+    print()
+    rows = [[name, space_text(name)] for name in method_names()]
+    print(tabulate(rows, headers=["method", "search space (--study tuned)"]))
     print()
     rows = []
     for entry in dataset_registry.entries.values():

@@ -18,6 +18,7 @@ from typing import Any
 from bench.core.config import RunSpec
 from bench.core.errors import Registry
 
+TRIAL_SEED_BASE = 1000  # a tuning trial's run seed: far from every study's seeds
 CLEAN = "clean"  # the condition label of a study's reference cell (the main reference)
 # (label, x for plots, series within a dataset) of one run's condition, from its spec
 Labeller = Callable[[RunSpec], tuple[str, float, str]]
@@ -142,6 +143,12 @@ def _source(spec: RunSpec) -> tuple[str, float, str]:
     return CLEAN, 0.0, ""
 
 
+def _tuned(spec: RunSpec) -> tuple[str, float, str]:
+    if spec.seed >= TRIAL_SEED_BASE:
+        return "trial", float(spec.seed - TRIAL_SEED_BASE), ""
+    return "tuned", 0.0, ""
+
+
 def _protocol(spec: RunSpec) -> tuple[str, float, str]:
     s = spec.settings
     label = PROTOCOL_CELLS[s.label_partner, s.head]
@@ -196,13 +203,23 @@ class Study:
     # other studies whose records of the same specs fill this one's cells (a spec's record
     # is made once, by whichever study ran it first); only at this study's seeds
     borrows: tuple[str, ...] = ()
+    # a tuning study (bench.tune): this many trials per method and dataset, drawn from
+    # each method's search space at the seeds `trial_seeds`, selected on validation, and
+    # the winner retrained at `seeds`; 0: a grid
+    trials: int = 0
     # a condition may also hold "options": {method: {option: value}}, the methods' options
     # it runs with (typed values, as the record holds them)
 
     @property
     def runs(self) -> int:
         per_seed = sum(len(self.condition_methods(c)) for c in self.conditions)
-        return per_seed * len(self.datasets) * len(self.seeds)
+        return per_seed * len(self.datasets) * (len(self.seeds) + self.trials)
+
+    @property
+    def trial_seeds(self) -> tuple[int, ...]:
+        """The run seeds of a tuning study's trials: trial k of every method and dataset
+        has seed TRIAL_SEED_BASE + k (the same data order, initialisation and dropout)."""
+        return tuple(range(TRIAL_SEED_BASE, TRIAL_SEED_BASE + self.trials))
 
     def condition_methods(self, condition: dict[str, Any]) -> tuple[str, ...]:
         """The methods a condition runs: its own "methods", else the study's."""
@@ -279,6 +296,16 @@ VARIANCE = tuple({name: value} for name in SOURCES for value in SOURCE_VALUES)
 NOISY_VARIANCE = ("rt-polarity", "r8", "20ng")  # a short-text, a Reuters and a noisy one
 LADDER, NOISY = ("rt-subj", "r8", "r52"), ("rt-polarity", "rt-fine", "r8")
 R = REFERENCE_PROFILE
+# the tuned study's schedule: 10 epochs (320 steps), the epoch tested picked on validation
+CONVERGED = ({"epochs": 10, "selection": "best-val"},)
+TUNED_METHODS, TUNED_DATASETS = (
+    ("none", "word", "sentence", "tmix", "amplify", "smooth"),
+    (
+        "r52",
+        "20ng",
+        "rt-polarity",
+    ),
+)
 
 # The grids, one row each: methods, datasets, conditions, planned seeds, profile.
 # fmt: off
@@ -294,6 +321,7 @@ GRIDS: dict[str, tuple] = {
     "heads":              (HEAD_METHODS, HEAD_DATASETS, HEADS, SEEDS_5, R),
     "variance":           (("none", "word", "amplify"), NOISY_VARIANCE, VARIANCE, (0,), R),
     "ood":                (("none", "word", "tmix", "amplify"), ("20ng",), HELD_OUT, SEEDS_3, Q),
+    "tuned":              (TUNED_METHODS, TUNED_DATASETS, CONVERGED, SEEDS_5, R),
 }
 # fmt: on
 
@@ -497,6 +525,25 @@ STUDIES: Registry[Study] = Registry(
                 borrows_clean=True,
                 in_figure=False,
                 variance_sources=True,
+            ),
+            study(
+                "tuned",
+                question="with equal tuning budgets in a converged schedule, does any mixup "
+                "beat a tuned `none`?",
+                note="12 trials per method and dataset (a seeded random search over each "
+                "method's search space and the learning rate), 10 epochs with best-validation "
+                "selection, the winner on validation retrained at seeds 0-4; 306 runs",
+                varied=("lr",),
+                label=_tuned,
+                title="Every method at its best: equal tuning budgets",
+                text="Melis et al. (2018), Dodge et al. (2019): a comparison at one default per "
+                "method measures the defaults. Each method gets the same budget of trials, "
+                "i.i.d. draws (Optuna's seeded RandomSampler) from the search space its module "
+                "declares plus the learning rate (none and smooth too); trial k has the same "
+                "run seed for every method. The trial with the best validation accuracy is "
+                "retrained at seeds 0-4 and tested; test accuracy never enters the selection.",
+                in_figure=False,
+                trials=12,
             ),
             study(
                 "ood",

@@ -53,6 +53,9 @@ class StudyAnalysis:
     # the calibration figure's runs: the study's own conditions (clean cells left out)
     mean_ece: pd.Series = dataclasses.field(default_factory=pd.Series)
     reliability: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    # a tuning study's successful trials (bench.report.analyse.tuned); the tables above
+    # hold its winners' runs, each method under its own name (options differ by dataset)
+    trials: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def base_key(settings, study: str) -> str:
@@ -150,13 +153,27 @@ def declared_runs(study: str, block: pd.DataFrame) -> pd.DataFrame:
     return block[(block.study != study) | block.seed.isin(declared)]
 
 
+def split_trials(study: str, block: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A tuning study's block without its trials (the winners' runs under their method's
+    name), and its successful trials; other blocks as they are, and no trials."""
+    entry = find_study(study)
+    if entry is None or not entry.trials:
+        return block, pd.DataFrame()
+    is_trial = (block.study == study) & block.seed.isin(entry.trial_seeds)
+    finals = block[~is_trial]
+    return finals.assign(method=finals.method_name), ok_runs(block[is_trial])
+
+
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
+    block, trials = split_trials(study, block)
     block = declared_runs(study, block)
     ok = ok_runs(block)
     methods = method_order(block)
     if ok.empty:
         empty = pd.DataFrame()
-        return StudyAnalysis(study, block.model.iloc[0], methods, ok, *[empty] * 7, [])
+        return StudyAnalysis(
+            study, block.model.iloc[0], methods, ok, *[empty] * 7, [], trials=trials
+        )
     labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
     ok = ok.assign(
         base_dataset=ok.dataset,
@@ -194,6 +211,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
         cell_order=cell_order(ok),
         mean_ece=per_method(own_runs, "ece", "mean", present),
         reliability=reliability_curves(own_runs, present),
+        trials=trials,
     )
 
 

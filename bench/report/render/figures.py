@@ -408,3 +408,27 @@ def effect_vs_regime(effects: pd.DataFrame, out_dir: Path, name: str) -> None:
     ]
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     _save(fig, out_dir, name)
+
+
+def expected_max_curves(curves: pd.DataFrame, out_dir: Path, name: str) -> None:
+    """Expected maximum validation accuracy against the budget of trials, one panel per
+    dataset, a line per method with a band of one standard deviation."""
+    datasets = sorted(curves.dataset.unique())
+    methods = sorted(curves.method.unique())
+    colour = colours(methods)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        for method in methods:
+            c = curves[(curves.dataset == dataset) & (curves.method == method)]
+            if c.empty:
+                continue
+            ax.plot(c.budget, c["mean"], color=colour[method], label=method)
+            ax.fill_between(
+                c.budget, c["mean"] - c.sd, c["mean"] + c.sd, color=colour[method], alpha=0.12
+            )
+        ax.set_title(dataset)
+        ax.set_xlabel("trials (budget)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axes[0][0].set_ylabel("expected max validation accuracy (%)")
+    axes[0][-1].legend(fontsize=8, loc="lower right")
+    _save(fig, out_dir, name)

@@ -30,6 +30,7 @@ from bench.report.analyse.heads import analyse_heads, carried_by_head
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis, analyse_study
+from bench.report.analyse.tuned import TunedAnalysis, analyse_tuned
 from bench.report.analyse.variance import analyse_variance, variance_sentence
 from bench.report.render import figures
 from bench.report.render.findings import main_findings
@@ -59,6 +60,7 @@ from bench.report.render.report_text import (
     wide_cells,
 )
 from bench.report.render.study_report import analyse_studies, study_sections
+from bench.report.render.tuned_report import tuned_section, tuned_sentence
 from bench.report.render.variance_report import variance_section
 
 
@@ -219,7 +221,9 @@ def answer_sections(
         if variance is not None
         else ""
     )
-    lines = summary_lines(*first, claims, named, published.strip(), variance_text)
+    tuned = tuned_study(studies)
+    tuned_text = tuned_sentence(tuned[0]) if tuned is not None else ""
+    lines = summary_lines(*first, claims, named, published.strip(), variance_text, tuned_text)
     notes = across_regimes(effects)
     if planned_studies is not None:
         notes.append(planned_line(claims, tested_claims(named, planned_studies)))
@@ -230,6 +234,8 @@ def answer_sections(
         lines += head_section(*heads, out_dir)
     if variance is not None:
         lines += variance_section(variance[0], out_dir)
+    if tuned is not None:
+        lines += tuned_section(tuned[0], out_dir, tuned[1])
     return lines + head_to_head_section(*first, out_dir), claims, effects
 
 
@@ -279,6 +285,17 @@ def published_protocol(
             analysis = analyse_protocol(study.ok)
             if analysis is not None:
                 return analysis, study.ok, len(entry.seeds)
+    return None
+
+
+def tuned_study(studies: list[StudyAnalysis]) -> tuple[TunedAnalysis, int] | None:
+    """The tuned study's analysis and its planned trials, where it has trials."""
+    for study in studies:
+        entry = find_study(study.study)
+        if entry is not None and entry.trials and not study.trials.empty:
+            analysis = analyse_tuned(study.trials, study.ok)
+            if analysis is not None:
+                return analysis, entry.trials
     return None
 
 

@@ -57,6 +57,7 @@ def summary_lines(
     blocks: list[tuple[str, BlockAnalysis]] = (),
     published: str = "",
     variance: str = "",
+    tuned: str = "",
 ) -> list[str]:
     """The first screen: five plain lines a practitioner can act on (which methods are
     equal to `none` and by how much, what each costs, what label smoothing does, what the
@@ -70,6 +71,7 @@ def summary_lines(
         f"- **Label smoothing**: {smoothing_line(a)}",
         f"- **The published gain**: {published or 'the published-protocol study has no records.'}",
         f"- **Limits of this regime**: {limits_line(a)}" + (f" {variance}" if variance else ""),
+        *([f"- **Every method at its best** (the tuned study): {tuned}"] if tuned else []),
         "",
         claims_table(name, claims),
         "",

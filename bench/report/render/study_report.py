@@ -78,6 +78,8 @@ def seeds_line(block: pd.DataFrame, entry) -> list[str]:
     if entry is None:
         return []
     own = block[block.study == entry.name]
+    trials = own[own.seed.isin(entry.trial_seeds)]
+    own = own[~own.seed.isin(entry.trial_seeds)]
     ran = sorted(set(own.seed))
     beyond = sorted(set(ran) - set(entry.seeds))
     text = (
@@ -97,6 +99,9 @@ def seeds_line(block: pd.DataFrame, entry) -> list[str]:
     missing = sorted(set(entry.seeds) - set(ran))
     if missing:
         text += f"; not yet run: {', '.join(map(str, missing))}"
+    if entry.trials:
+        planned = entry.trials * len(entry.methods) * len(entry.datasets)
+        text += f"; trials (seeds {entry.trial_seeds[0]}+): {len(trials)} of {planned} run"
     return [text + ".", ""]
 
 
