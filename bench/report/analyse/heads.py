@@ -104,7 +104,9 @@ def analyse_heads(ok: pd.DataFrame) -> HeadAnalysis | None:
     none_gain = "amplify (plain mean) - none (pooler)"
     rows += [
         (GAIN, none_gain, BASELINE, (PLAIN, FOCUS), (POOLER, BASELINE)),
+        (HEAD_PART, "none: plain mean - pooler", BASELINE, (PLAIN, BASELINE), (POOLER, BASELINE)),
         (METHOD_PART, "amplify - none, plain mean", BASELINE, (PLAIN, FOCUS), (PLAIN, BASELINE)),
+        (OTHER_HEAD, "amplify - none, pooler", BASELINE, (POOLER, FOCUS), (POOLER, BASELINE)),
     ]
     split = table(wide, rows)
     if not (like or shift or split):
