@@ -159,3 +159,18 @@ def test_the_head_verdict_reads_the_intervals(unrendered_figures):
 
     text = carried_by_head(analyse_heads(head_analysis(head_records(two_points_ahead)).ok))
     assert text.startswith("both the head and AMPLIFY's mixing move the published gain")
+
+
+def test_claim_p_restated_at_the_same_head_reads_the_splits_method_part(unrendered_figures):
+    """P2: AMPLIFY against each baseline at AMPLIFY's head, the split's own intervals
+    (corrected over the split table), judged per baseline."""
+    from bench.report.analyse.heads import METHOD_PART, analyse_heads, same_head_claim
+
+    analysis = analyse_heads(head_analysis(head_records()).ok)
+    claim = same_head_claim(analysis)
+    method_part = {e.against: e for e in analysis.split if e.regime == METHOD_PART}
+    assert {e.against for e in claim.effects} == set(method_part)
+    for e in claim.effects:
+        assert (e.low, e.high) == (method_part[e.against].low, method_part[e.against].high)
+    assert claim.family_size == len(analysis.split)
+    assert set(claim.per_method()) == set(method_part)

@@ -37,6 +37,7 @@ MARGINS: dict[str, tuple[float, str]] = {
     "C3": (1.0, "1 accuracy point"),
     "C4": (1.0, "1 ECE point"),
     "P": (1.0, "1 accuracy point"),
+    "P2": (1.0, "1 accuracy point"),
     "M1": (1.0, "1 accuracy point"),
 }
 DEFAULT_MARGIN = (1.0, "1 point")
@@ -57,7 +58,7 @@ RULE = (
     "all its effects (every regime and compared method), so a verdict's family-wise error "
     "stays at 5%."
 )
-UNIVERSAL = ("C1", "C2", "C4", "P", "M1")  # claims over every other method: judged per method
+UNIVERSAL = ("C1", "C2", "C4", "P", "P2", "M1")  # claims over every other method: judged per method
 CLAIMS = {
     "C1": "AMPLIFY reaches higher accuracy than the other mixup methods",
     "C2": "AMPLIFY costs less computation than the other mixups, sentence mixup in particular",

@@ -11,12 +11,12 @@ part. Pure pandas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from bench.core.studies import HEAD_LABELS
-from bench.report.analyse.claims import ABOVE, BELOW, Effect, effect
+from bench.report.analyse.claims import ABOVE, BELOW, Claim, Effect, effect
 
 FOCUS, BASELINE = "amplify", "none"
 MEAN, CLS, POOLER, REINIT, PLAIN = (
@@ -167,3 +167,20 @@ def effects_frame(effects: list[Effect]) -> pd.DataFrame:
             for e in effects
         ]
     )
+
+
+CLAIM_P2 = (
+    "At the same head (AMPLIFY's published plain mean), AMPLIFY reaches higher accuracy "
+    "than each baseline"
+)
+
+
+def same_head_claim(analysis: HeadAnalysis) -> Claim:
+    """P restated by the head study: AMPLIFY against each baseline when both classify
+    from AMPLIFY's head (the split's method part, with the split table's correction)."""
+    effects = [
+        replace(e, regime="heads study (plain mean)")
+        for e in analysis.split
+        if e.regime == METHOD_PART
+    ]
+    return Claim("P2", CLAIM_P2, effects, family=len(analysis.split))

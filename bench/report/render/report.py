@@ -26,7 +26,7 @@ from bench.report.analyse.analysis import (
     summary,
 )
 from bench.report.analyse.claims import Claim
-from bench.report.analyse.heads import analyse_heads, carried_by_head
+from bench.report.analyse.heads import analyse_heads, carried_by_head, same_head_claim
 from bench.report.analyse.protocol import ProtocolAnalysis, analyse_protocol, carried_by
 from bench.report.analyse.stats import ALPHA
 from bench.report.analyse.study_analysis import StudyAnalysis, analyse_study
@@ -206,6 +206,8 @@ def answer_sections(
         claims.append(protocol[0].claim)
     effects = regime_effects(named, studies)
     heads = study_of(studies, "head_grid", analyse_heads)
+    if heads is not None:
+        claims.append(same_head_claim(heads[0]))
     variance = study_of(studies, "variance_sources", analyse_variance)
     published = ""
     if protocol is not None:
