@@ -12,6 +12,7 @@ import pytest
 from bench.api.registry import method_names
 from bench.cli.cli import main
 from bench.core.store import load_record
+from tests.conftest import report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,7 +186,7 @@ def test_end_to_end_study_regimes_are_recorded(tmp_path):
     assert (
         ood.in_distribution + ood.out_of_distribution == data.sizes["test"] + data.sizes["ood_test"]
     )
-    report = (tmp_path / "results" / "report" / "REPORT.md").read_text()
+    report = report_text(tmp_path / "results" / "report" / "REPORT.md")
     # not a named study's run (no --study): its own block, named by its settings
     heading = next(line for line in report.splitlines() if line.startswith("## Model"))
     assert "label_noise=0.25" in heading and "ood_classes=2" in heading

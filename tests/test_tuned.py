@@ -85,6 +85,14 @@ def with_accuracies(spec, validation: float, test: float):
     return fake_record(spec, result=dataclasses.replace(result, metrics=metrics))
 
 
+def write_reference(store: Store) -> None:
+    """The main reference block the first screen reads."""
+    for seed in range(3):
+        for method in ("none", "amplify"):
+            spec = RunSpec(method, "rt-polarity", "minilm-l6", seed, PROFILES["quick"])
+            store.write(with_accuracies(spec, 0.7, 0.7))
+
+
 def test_selection_reads_validation_only_never_test(tmp_path):
     """The trial with the best validation accuracy wins even where its test accuracy is
     the worst; a cell with a trial still to run has no winner yet."""
@@ -146,10 +154,7 @@ def test_the_report_has_a_tuned_section_with_curves_budgets_and_tested_winners(
                 + (0.02 + 0.004 * (spec.seed % 2)) * (spec.method == "amplify"),
             )
         )
-    for seed in range(3):  # the main reference the first screen reads
-        for method in ("none", "amplify"):
-            spec = RunSpec(method, "rt-polarity", "minilm-l6", seed, PROFILES["quick"])
-            store.write(with_accuracies(dataclasses.replace(spec, profile="quick"), 0.7, 0.7))
+    write_reference(store)
     text = report_text(write_report(store, tmp_path / "out"))
     section = text.split("## Every method at its best: the tuned study")[1].split("\n## ")[0]
     rows = {
@@ -163,3 +168,22 @@ def test_the_report_has_a_tuned_section_with_curves_budgets_and_tested_winners(
     assert "amplify - none, points" not in section  # effects are named by method
     assert "**Tuned against tuned `none`**" in section and "amplify +2.16 [" in section
     assert "- **Every method at its best** (the tuned study): above tuned `none`: amplify" in text
+
+
+def test_a_report_of_trials_alone_says_no_winner_is_tested_yet(tmp_path, unrendered_figures):
+    """A study killed before any winner is retrained still renders its trials table, each
+    row under its own header."""
+    from bench.report.render.report import write_report
+    from tests.conftest import report_text
+
+    store = Store(tmp_path / "results")
+    for spec in tuned_plan(small_study(), build_registry(None), store).todo:  # trials only
+        store.write(with_accuracies(spec, 0.6 + 0.01 * (spec.seed - TRIAL_SEED_BASE), 0.7))
+    write_reference(store)
+    text = report_text(write_report(store, tmp_path / "out"))
+    section = text.split("## Every method at its best: the tuned study")[1].split("\n## ")[0]
+    assert "trials so far: 6; no winner retrained at the test seeds yet." in section
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    header, rows = table[0], table[2:]
+    assert header.split("|")[1].strip() == "dataset" and "searched" in header
+    assert len(rows) == 2 and all(row.count("|") == header.count("|") for row in rows)

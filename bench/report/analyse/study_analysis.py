@@ -165,15 +165,14 @@ def split_trials(study: str, block: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
 
 
 def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
+    model = block.model.iloc[0]
     block, trials = split_trials(study, block)
     block = declared_runs(study, block)
     ok = ok_runs(block)
     methods = method_order(block)
     if ok.empty:
         empty = pd.DataFrame()
-        return StudyAnalysis(
-            study, block.model.iloc[0], methods, ok, *[empty] * 7, [], trials=trials
-        )
+        return StudyAnalysis(study, model, methods, ok, *[empty] * 7, [], trials=trials)
     labelled = ok.apply(lambda row: condition(row, study), axis=1, result_type="expand")
     ok = ok.assign(
         base_dataset=ok.dataset,
@@ -198,7 +197,7 @@ def analyse_study(study: str, block: pd.DataFrame) -> StudyAnalysis:
     own_runs = ok[ok.condition != CLEAN]
     return StudyAnalysis(
         study=study,
-        model=block.model.iloc[0],
+        model=model,
         methods=methods,
         ok=ok,
         cells=cell_intervals(cells_ok),

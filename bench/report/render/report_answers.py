@@ -299,6 +299,8 @@ def tested_claims(
 
 def study_profile(s: StudyAnalysis) -> str:
     """The profile a study's own runs trained with (its regime label names it)."""
+    if s.ok.empty:  # e.g. a tuned study with trials but no retrained winner yet
+        return profiles(s.trials)
     own = s.ok[s.ok.condition != CLEAN]
     return profiles(own if not own.empty else s.ok)
 

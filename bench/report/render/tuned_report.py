@@ -60,6 +60,7 @@ def tuned_section(a: TunedAnalysis, out_dir: Path, planned_trials: int) -> list[
                 "budget to reach none",
                 "minutes",
                 "winner",
+                "searched",
             ],
             tablefmt="github",
             disable_numparse=True,
