@@ -130,3 +130,13 @@ def test_the_vega_bundle_is_kept_on_disk_and_read_back_unchanged(tmp_path, monke
     assert kept.read_text() == made
     kept.write_text(made + "// read from the cache")
     assert page_module.vega_bundle.__wrapped__().endswith("// read from the cache")
+
+
+def test_the_committed_tuned_figure_shows_the_tuned_curves_csv(committed):
+    curves = pd.read_csv(REPO / "reports" / "tuned_curves.csv")
+    shown = pd.DataFrame(committed["tuned_curves"])
+    assert len(shown) == len(curves) > 0
+    merged = shown.merge(curves, on=["dataset", "method", "budget"], suffixes=("", "_csv"))
+    assert len(merged) == len(curves)
+    assert merged["mean"].tolist() == pytest.approx(merged.mean_csv.tolist(), abs=1e-6)
+    assert (merged.high - merged.low).tolist() == pytest.approx((2 * merged.sd).tolist(), abs=1e-5)

@@ -113,3 +113,10 @@ def test_opening_a_claim_lists_every_effect_it_was_decided_on(opened):
     rows = details.locator("tbody tr")
     assert rows.count() == (claims.claim == "C1").sum()
     details.evaluate("d => { d.open = false; }")
+
+
+def test_the_tuned_figure_draws_one_line_per_dataset_and_method(opened):
+    page, _ = opened
+    curves = pd.read_csv(REPO / "reports" / "tuned_curves.csv")
+    lines = page.locator('#tuned-figure svg path[aria-roledescription="line mark"]')
+    assert lines.count() == len(curves.groupby(["dataset", "method"]))

@@ -90,7 +90,7 @@ def write_reference(store: Store) -> None:
     for seed in range(3):
         for method in ("none", "amplify"):
             spec = RunSpec(method, "rt-polarity", "minilm-l6", seed, PROFILES["quick"])
-            store.write(with_accuracies(spec, 0.7, 0.7))
+            store.write(with_accuracies(spec, 0.7, 0.7 + 0.01 * seed * (method == "amplify")))
 
 
 def test_selection_reads_validation_only_never_test(tmp_path):
@@ -166,7 +166,10 @@ def test_the_report_has_a_tuned_section_with_curves_budgets_and_tested_winners(
     assert "lr only (no declared search space)" in rows["none"]
     assert "tuned_expected_max.png" in section
     assert "amplify - none, points" not in section  # effects are named by method
-    assert "**Tuned against tuned `none`**" in section and "amplify +2.16 [" in section
+    row = next(line for line in section.splitlines() if line.startswith("| amplify - none "))
+    at_defaults, tuned = (cell.strip() for cell in row.split("|")[2:4])
+    assert at_defaults.startswith("+1.00 [") and at_defaults.endswith("(3 seeds)")
+    assert tuned.startswith("+2.16 [") and tuned.endswith("(5 seeds)")
     assert "- **Every method at its best** (the tuned study): above tuned `none`: amplify" in text
 
 
@@ -183,7 +186,41 @@ def test_a_report_of_trials_alone_says_no_winner_is_tested_yet(tmp_path, unrende
     text = report_text(write_report(store, tmp_path / "out"))
     section = text.split("## Every method at its best: the tuned study")[1].split("\n## ")[0]
     assert "trials so far: 6; no winner retrained at the test seeds yet." in section
-    table = [line for line in section.splitlines() if line.startswith("|")]
-    header, rows = table[0], table[2:]
+    trials_table = section.split("\n\n|")[1].split("\n\n")[0]
+    header, _, *rows = ("|" + trials_table).splitlines()
     assert header.split("|")[1].strip() == "dataset" and "searched" in header
     assert len(rows) == 2 and all(row.count("|") == header.count("|") for row in rows)
+
+
+def test_convergence_reads_the_best_epoch_the_late_gain_and_nones_loss():
+    """Hand-made curves: the best epoch's median, the last 3 epochs' gain over the earlier
+    best, and `none`'s last-epoch loss only (the mixup trial's is left out)."""
+    import pandas as pd
+
+    from bench.core.records import EpochPoint
+    from bench.report.analyse.tuned import convergence
+
+    def run(method: str, val: list[float], last_loss: float):
+        points = [EpochPoint(k + 1, 1.0, v, 0.5) for k, v in enumerate(val)]
+        points[-1] = EpochPoint(len(val), last_loss, val[-1], 0.5)
+        spec = RunSpec(method, "r8", "minilm-l6", TRIAL_SEED_BASE, PROFILES["quick"])
+        record = fake_record(spec)
+        result = dataclasses.replace(
+            record.result,
+            metrics=dataclasses.replace(record.result.metrics, curves=tuple(points)),
+        )
+        return {
+            "dataset": "r8",
+            "method": method,
+            "record": dataclasses.replace(record, result=result),
+        }
+
+    trials = pd.DataFrame(
+        [
+            run("none", [0.5, 0.6, 0.7, 0.7, 0.72, 0.71], 0.2),  # best at 5, late gain +2
+            run("word", [0.5, 0.8, 0.7, 0.7, 0.7, 0.7], 0.9),  # best at 2, late gain -10
+        ]
+    )
+    (row,) = convergence(trials).itertuples()
+    assert (row.epochs, row.best_epoch) == (6, 3.5)
+    assert row.late_gain == pytest.approx(-4.0) and row.none_loss == pytest.approx(0.2)

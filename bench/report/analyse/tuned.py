@@ -15,7 +15,9 @@ from bench.report.analyse.expected_max import budget_to_reach, curve, expected_m
 
 BASELINE, FOCUS = "none", "amplify"
 REGIME = "tuned study (winners at fresh seeds)"
+DEFAULTS = "reference at defaults (the tuned study's datasets)"
 TUNED_C1 = "tuned: AMPLIFY reaches higher accuracy than the other mixup methods"
+DEFAULTS_C1 = "at defaults: AMPLIFY reaches higher accuracy than the other mixup methods"
 
 
 @dataclass
@@ -25,6 +27,11 @@ class TunedAnalysis:
     losses: pd.Series  # dataset -> the winners' median last-epoch training loss
     against_none: list[Effect] = field(default_factory=list)  # method - none, tested
     claim: Claim | None = None  # C1 on the tuned winners
+    defaults_none: list[Effect] = field(default_factory=list)  # the same, at defaults
+    defaults_claim: Claim | None = None  # C1 at defaults, on the same datasets
+    # dataset, runs (trials/winners), best_epoch, late_gain, none_loss: converged?
+    convergence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    finals: int = 0  # the winners' runs at the test seeds so far
 
 
 def validation_accuracy(runs: pd.DataFrame) -> pd.Series:
@@ -88,32 +95,88 @@ def final_losses(finals: pd.DataFrame) -> pd.Series:
     return loss.groupby(key.to_numpy()).median()
 
 
-def tested(finals: pd.DataFrame) -> tuple[list[Effect], Claim | None]:
-    """Each tuned method against tuned `none`, and AMPLIFY against each other tuned mixup
-    (C1), over the datasets, t-intervals over seeds Bonferroni-corrected per family."""
-    ok = finals.assign(method=finals.method_name)
+LATE = 3  # the last epochs whose validation gain tells whether training still improves
+
+
+def convergence(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, over some runs (every trial, or the winners): the median epoch of best
+    validation accuracy, the median gain (points) of the last LATE epochs' best over the
+    earlier epochs' best, and `none`'s median last-epoch training loss (plain cross-entropy,
+    no mixed targets)."""
+    trials = trials.assign(
+        key=trials.base_dataset if "base_dataset" in trials else trials.dataset,
+        method=trials.method_name if "method_name" in trials else trials.method,
+    )
+    rows = []
+    for dataset, part in trials.groupby("key"):
+        curves = [r.result.metrics.curves for r in part.record]
+        best_epoch = [max(c, key=lambda p: p.val_accuracy).epoch for c in curves]
+        val = [[p.val_accuracy for p in c] for c in curves]
+        late = [100 * (max(v[-LATE:]) - max(v[:-LATE])) for v in val if len(v) > LATE]
+        loss = [
+            r.result.metrics.curves[-1].train_loss for r in part[part.method == BASELINE].record
+        ]
+        rows.append(
+            {
+                "dataset": dataset,
+                "epochs": max(len(c) for c in curves),
+                "best_epoch": float(pd.Series(best_epoch).median()),
+                "late_gain": float(pd.Series(late).median()) if late else float("nan"),
+                "none_loss": float(pd.Series(loss).median()) if loss else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def tested(
+    runs: pd.DataFrame, regime: str = REGIME, claim_text: str = TUNED_C1
+) -> tuple[list[Effect], Claim | None]:
+    """Each method against `none`, and AMPLIFY against each other mixup (C1), over the
+    datasets, t-intervals over seeds Bonferroni-corrected per family."""
+    ok = runs.assign(method=runs.method_name) if "method_name" in runs else runs
     methods = sorted(set(ok.method) - {BASELINE})
     if BASELINE not in set(ok.method):
         return [], None
     diffs = {m: per_seed_difference(ok, m, BASELINE) for m in methods}
     usable = {m: d for m, d in diffs.items() if len(d) >= 2}
     against_none = [
-        effect(REGIME, f"{m} - none, points", d, len(usable), m) for m, d in usable.items()
+        effect(regime, f"{m} - none, points", d, len(usable), m) for m, d in usable.items()
     ]
     if FOCUS not in set(ok.method):
         return against_none, None
     others = [m for m in methods if m not in (FOCUS, "smooth")]
     c1 = {m: per_seed_difference(ok, FOCUS, m) for m in others}
     c1 = {m: d for m, d in c1.items() if len(d) >= 2}
-    effects = [effect(REGIME, f"{FOCUS} - {m}, points", d, len(c1), m) for m, d in c1.items()]
-    return against_none, Claim("C1", TUNED_C1, effects)
+    effects = [effect(regime, f"{FOCUS} - {m}, points", d, len(c1), m) for m, d in c1.items()]
+    return against_none, Claim("C1", claim_text, effects)
 
 
-def analyse_tuned(trials: pd.DataFrame, finals: pd.DataFrame) -> TunedAnalysis | None:
-    """The tuned study's analysis, or None without trials."""
+def at_defaults(reference: pd.DataFrame, finals: pd.DataFrame) -> tuple[list[Effect], Claim | None]:
+    """The same comparisons in the reference block (every method at its defaults), on the
+    tuned study's datasets and methods, with the same interval procedure."""
+    key = finals.base_dataset if "base_dataset" in finals else finals.dataset
+    tuned_methods = set(finals.method_name if "method_name" in finals else finals.method)
+    part = reference[reference.dataset.isin(set(key)) & reference.method.isin(tuned_methods)]
+    if part.empty:
+        return [], None
+    return tested(part, DEFAULTS, DEFAULTS_C1)
+
+
+def analyse_tuned(
+    trials: pd.DataFrame, finals: pd.DataFrame, reference: pd.DataFrame | None = None
+) -> TunedAnalysis | None:
+    """The tuned study's analysis, or None without trials; `reference`: the primary
+    block's successful runs, for the verdicts at defaults beside the tuned ones."""
     if trials.empty:
         return None
     curves, table = trial_tables(trials)
-    against_none, claim = tested(finals) if not finals.empty else ([], None)
-    losses = final_losses(finals) if not finals.empty else pd.Series(dtype=float)
-    return TunedAnalysis(curves, table, losses, against_none, claim)
+    converged = convergence(trials).assign(runs="trials")
+    if not finals.empty:
+        converged = pd.concat([converged, convergence(finals).assign(runs="winners")])
+    if finals.empty:
+        return TunedAnalysis(curves, table, pd.Series(dtype=float), convergence=converged)
+    against_none, claim = tested(finals)
+    defaults = at_defaults(reference, finals) if reference is not None else ([], None)
+    return TunedAnalysis(
+        curves, table, final_losses(finals), against_none, claim, *defaults, converged, len(finals)
+    )

@@ -22,6 +22,7 @@ from bench.core.store import Store
 from bench.report.analyse.analysis import BlockAnalysis
 from bench.report.analyse.claims import Claim
 from bench.report.analyse.study_analysis import StudyAnalysis
+from bench.report.analyse.tuned import TunedAnalysis
 from bench.report.render.report_answers import profiles, study_profile, study_regime
 
 PAGE = "index.html"
@@ -54,6 +55,7 @@ class PageInputs:
     studies: list[StudyAnalysis]
     frame: pd.DataFrame  # records_frame of every record
     store: Store
+    tuned: TunedAnalysis | None = None  # the tuned study, where it has trials
 
 
 def number(value: Any) -> float | int | str | None:
@@ -144,6 +146,8 @@ def dataset_tables(inputs: PageInputs) -> list[dict[str, Any]]:
     for s in inputs.studies:
         title = f"Difference to none (points), study {study_regime(s)}"
         out.append(table(title, difference_columns(s.differences)))
+    if inputs.tuned is not None:
+        out.append(table("Tuned study: trials per dataset and method", inputs.tuned.trials))
     return [t for t in out if t["rows"]]
 
 
@@ -188,7 +192,25 @@ def page_data(inputs: PageInputs, out_dir: Path) -> dict[str, Any]:
         "effects": figure_rows(inputs),
         "tables": dataset_tables(inputs),
         "runs": {"columns": RUN_COLUMNS, "rows": run_rows(inputs, out_dir)},
+        "tuned_curves": tuned_curve_rows(inputs.tuned),
     }
+
+
+def tuned_curve_rows(tuned: TunedAnalysis | None) -> list[dict[str, Any]]:
+    """The expected-maximum validation curves of the tuned study, with their one-sd band."""
+    if tuned is None or tuned.curves.empty:
+        return []
+    return [
+        {
+            "dataset": r.dataset,
+            "method": r.method,
+            "budget": int(r.budget),
+            "mean": number(r.mean),
+            "low": number(r.mean - r.sd),
+            "high": number(r.mean + r.sd),
+        }
+        for r in tuned.curves.itertuples()
+    ]
 
 
 @cache
@@ -231,7 +253,7 @@ def write_page(inputs: PageInputs, out_dir: Path, report_name: str = "REPORT.md"
     (Altair and Jinja load here, not at import: a sweep's processes never need them.)"""
     import jinja2
 
-    from bench.report.render.page_chart import effect_chart
+    from bench.report.render.page_chart import effect_chart, expected_max_chart
 
     data = page_data(inputs, out_dir)
     datasets = sorted({row["dataset"] for row in data["effects"]} - {ALL_DATASETS})
@@ -241,18 +263,25 @@ def write_page(inputs: PageInputs, out_dir: Path, report_name: str = "REPORT.md"
         datasets,
         ALL_DATASETS,
     ).to_dict()
+    tuned_spec = (
+        expected_max_chart(sorted({row["method"] for row in data["tuned_curves"]})).to_dict()
+        if data["tuned_curves"]
+        else None
+    )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(STATIC), autoescape=True, keep_trailing_newline=True
     )
     html = env.get_template("page.html.j2").render(
         data_json=script_json(data),
         spec_json=script_json(spec),
+        tuned_spec_json=script_json(tuned_spec),
         vega_js=script_text(vega_bundle()),
         grid_js=script_text((STATIC / "gridjs.umd.js").read_text()),
         grid_css=(STATIC / "gridjs-mermaid.min.css").read_text(),
         claims=data["claims"],
         report_name=report_name,
         records=len(inputs.frame),
+        tuned=bool(data["tuned_curves"]),
     )
     size = len(html.encode())
     if size > SIZE_LIMIT:

@@ -9,6 +9,7 @@ import altair as alt
 
 ALL = "all"
 DATA = "effects"
+TUNED = "tuned_curves"  # the rows of bench.report.render.page.tuned_curve_rows
 
 
 def select(name: str, label: str, options: list[str], default: str) -> alt.Parameter:
@@ -64,4 +65,35 @@ def effect_chart(
         .add_params(regime, method, dataset)
         .properties(width=560, height={"step": 9, "for": "offset"}, title="Effect vs regime")
         .resolve_scale(x="shared")
+    )
+
+
+def expected_max_chart(methods: list[str]) -> alt.FacetChart:
+    """The tuned study's expected maximum validation accuracy against the number of trials,
+    a line per method with its one-sd band, one panel per dataset."""
+    base = alt.Chart().encode(
+        x=alt.X("budget:Q", title="trials", axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("method:N", sort=methods, legend=alt.Legend(orient="top")),
+    )
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q", title="expected max validation accuracy (%)", scale=alt.Scale(zero=False)),
+        y2="high:Q",
+    )
+    line = base.mark_line(point=True).encode(
+        y="mean:Q",
+        tooltip=[
+            alt.Tooltip("dataset:N"),
+            alt.Tooltip("method:N"),
+            alt.Tooltip("budget:Q", title="trials"),
+            alt.Tooltip("mean:Q", format=".2f", title="expected max %"),
+            alt.Tooltip("low:Q", format=".2f", title="- 1 sd"),
+            alt.Tooltip("high:Q", format=".2f", title="+ 1 sd"),
+        ],
+    )
+    return (
+        alt.layer(band, line, data=alt.NamedData(name=TUNED))
+        .properties(width=240, height=200)
+        .facet(column=alt.Column("dataset:N", title=None))
+        .resolve_scale(y="independent")
+        .properties(title="Every method at its best: expected maximum validation accuracy")
     )

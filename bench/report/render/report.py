@@ -90,7 +90,7 @@ def write_report(store: Store, out_dir: Path) -> Path:
     analysed = [(b, analyse_block(b) if not ok_runs(b).empty else None) for b in blocks]
     studies = analyse_studies(frame) if not frame.empty else []
     planned_studies = at_planned_seeds(studies)
-    answers, claims, effects = answer_sections(
+    answers, claims, effects, tuned = answer_sections(
         analysed, [a for _, a in studies], out_dir, planned_studies
     )
     lines += answers
@@ -111,7 +111,8 @@ def write_report(store: Store, out_dir: Path) -> Path:
     if claims:  # the results page shows what the first screen decided
         blocks = [(regime_name(b), a) for b, a in analysed if a is not None]
         write_page(
-            PageInputs(claims, effects, blocks, [a for _, a in studies], frame, store), out_dir
+            PageInputs(claims, effects, blocks, [a for _, a in studies], frame, store, tuned),
+            out_dir,
         )
     return out_dir / "REPORT.md"
 
@@ -191,15 +192,15 @@ def answer_sections(
     studies: list[StudyAnalysis],
     out_dir: Path,
     planned_studies: list[StudyAnalysis] | None = None,
-) -> tuple[list[str], list[Claim], pd.DataFrame]:
+) -> tuple[list[str], list[Claim], pd.DataFrame, TunedAnalysis | None]:
     """The first screen: the Summary, the claims (with P), the published protocol and the
     head-to-head, from the primary block and every regime; where studies ran seeds beyond
     their plan, the verdicts at the planned seeds beside them. Also the claims and the
-    effect-vs-regime rows, for the results page."""
+    effect-vs-regime rows and the tuned study's analysis, for the results page."""
     named = [(regime_name(block), a) for block, a in analysed if a is not None]
     first = primary(named)
     if first is None:
-        return [], [], pd.DataFrame()
+        return [], [], pd.DataFrame(), None
     protocol = published_protocol(studies)
     claims = tested_claims(named, studies)
     if protocol is not None:
@@ -223,7 +224,7 @@ def answer_sections(
         if variance is not None
         else ""
     )
-    tuned = tuned_study(studies)
+    tuned = tuned_study(studies, first[1].ok)
     tuned_text = tuned_sentence(tuned[0]) if tuned is not None else ""
     lines = summary_lines(*first, claims, named, published.strip(), variance_text, tuned_text)
     notes = across_regimes(effects)
@@ -238,7 +239,8 @@ def answer_sections(
         lines += variance_section(variance[0], out_dir)
     if tuned is not None:
         lines += tuned_section(tuned[0], out_dir, tuned[1])
-    return lines + head_to_head_section(*first, out_dir), claims, effects
+    lines += head_to_head_section(*first, out_dir)
+    return lines, claims, effects, tuned[0] if tuned is not None else None
 
 
 def planned_line(claims: list, planned: list) -> str:
@@ -290,12 +292,15 @@ def published_protocol(
     return None
 
 
-def tuned_study(studies: list[StudyAnalysis]) -> tuple[TunedAnalysis, int] | None:
-    """The tuned study's analysis and its planned trials, where it has trials."""
+def tuned_study(
+    studies: list[StudyAnalysis], reference: pd.DataFrame
+) -> tuple[TunedAnalysis, int] | None:
+    """The tuned study's analysis and its planned trials, where it has trials; the
+    verdicts at defaults read off `reference` (the primary block's runs)."""
     for study in studies:
         entry = find_study(study.study)
         if entry is not None and entry.trials and not study.trials.empty:
-            analysis = analyse_tuned(study.trials, study.ok)
+            analysis = analyse_tuned(study.trials, study.ok, reference)
             if analysis is not None:
                 return analysis, entry.trials
     return None
