@@ -71,9 +71,13 @@ def effect_chart(
 def expected_max_chart(methods: list[str]) -> alt.FacetChart:
     """The tuned study's expected maximum validation accuracy against the number of trials,
     a line per method with its one-sd band, one panel per dataset."""
+    legend = alt.Legend(orient="top", symbolOpacity=1)  # the lines' colour, not the bands'
     base = alt.Chart().encode(
         x=alt.X("budget:Q", title="trials", axis=alt.Axis(tickMinStep=1)),
-        color=alt.Color("method:N", sort=methods, legend=alt.Legend(orient="top")),
+        # category10 is matplotlib's tab10: the same colours as the report's PNG figure
+        color=alt.Color(
+            "method:N", sort=methods, legend=legend, scale=alt.Scale(scheme="category10")
+        ),
     )
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("low:Q", title="expected max validation accuracy (%)", scale=alt.Scale(zero=False)),
