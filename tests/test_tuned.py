@@ -224,3 +224,39 @@ def test_convergence_reads_the_best_epoch_the_late_gain_and_nones_loss():
     (row,) = convergence(trials).itertuples()
     assert (row.epochs, row.best_epoch) == (6, 3.5)
     assert row.late_gain == pytest.approx(-4.0) and row.none_loss == pytest.approx(0.2)
+
+
+def test_the_winners_phase_starts_a_fresh_executor_after_the_trials_closed_theirs(
+    tmp_path, monkeypatch
+):
+    """The local pool and Ray close their workers when a run ends (`Executor.run`): the
+    winners' phase of `--study tuned` must not submit to the trials' closed executor."""
+    from bench.cli import cli
+    from bench.core.records import RunStatus
+    from bench.sweep.executors import Executor, Outcome
+
+    made: list[Executor] = []
+
+    class OneUse(Executor):
+        closed = False
+
+        def run(self, specs, store, on_done, on_skip=lambda spec: None, force=False):
+            assert not self.closed, "a closed executor was given more runs"
+            for spec in specs:
+                record = with_accuracies(spec, 0.5 + 0.001 * spec.seed, 0.5)
+                store.write(record)
+                on_done(Outcome(spec, RunStatus.OK, record))
+            self.closed = True
+
+    def make(args, runtime):
+        made.append(OneUse())
+        return made[-1]
+
+    monkeypatch.setattr(cli, "make_executor", make)
+    monkeypatch.setattr(cli, "check_before_training", lambda *args: None)
+    argv = ["--study", "tuned", "--results-dir", str(tmp_path), "--no-report", "--no-progress"]
+    assert cli.main(argv) == 0
+    study = get_study("tuned")
+    runs = list(tmp_path.rglob("*.json"))
+    assert len(made) == 2  # the trials', then the winners'
+    assert len(runs) == len(cells(study)) * (study.trials + len(study.seeds))

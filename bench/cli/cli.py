@@ -385,6 +385,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                 break
             print(f"trials done: {len(todo)} winner run(s) to train at the study's seeds")
             plan = Plan(todo=plan.todo + todo, done=again.done, unavailable=again.unavailable)
+            executor = make_executor(args, runtime)  # a run closes its executor's workers
             if not execute(Plan(todo=todo), executor, store, args.force, outcomes, skipped):
                 return 130
     records = [r for r in store.records() if r.spec_hash in {s.hash for s in plan.specs}]
