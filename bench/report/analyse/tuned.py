@@ -34,6 +34,16 @@ class TunedAnalysis:
     finals: int = 0  # the winners' runs at the test seeds so far
 
 
+def dataset_of(runs: pd.DataFrame) -> pd.Series:
+    """Each run's dataset, without a study's condition label (`base_dataset` where set)."""
+    return runs.base_dataset if "base_dataset" in runs else runs.dataset
+
+
+def method_of(runs: pd.DataFrame) -> pd.Series:
+    """Each run's method name, without its options (`method_name` where set)."""
+    return runs.method_name if "method_name" in runs else runs.method
+
+
 def validation_accuracy(runs: pd.DataFrame) -> pd.Series:
     """Each run's validation accuracy (%) at its selected epoch."""
     return runs.record.map(lambda r: 100 * r.result.metrics.validation.accuracy)
@@ -57,9 +67,11 @@ def searched(trials: pd.DataFrame) -> str:
 
 def trial_tables(trials: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The expected-max curves and one row per method and dataset."""
-    trials = trials.assign(val=validation_accuracy(trials), method=trials.method_name)
+    trials = trials.assign(
+        val=validation_accuracy(trials), method=method_of(trials), key=dataset_of(trials)
+    )
     curve_rows, rows = [], []
-    for dataset, part in trials.groupby("base_dataset" if "base_dataset" in trials else "dataset"):
+    for dataset, part in trials.groupby("key"):
         values = {m: g.val.to_numpy() for m, g in part.groupby("method")}
         none_level = (
             expected_max(values[BASELINE], len(values[BASELINE]))[0] if BASELINE in values else None
@@ -91,8 +103,7 @@ def trial_tables(trials: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def final_losses(finals: pd.DataFrame) -> pd.Series:
     """Per dataset, the winners' median last-epoch training loss."""
     loss = finals.record.map(lambda r: r.result.metrics.curves[-1].train_loss)
-    key = finals.base_dataset if "base_dataset" in finals else finals.dataset
-    return loss.groupby(key.to_numpy()).median()
+    return loss.groupby(dataset_of(finals).to_numpy()).median()
 
 
 LATE = 3  # the last epochs whose validation gain tells whether training still improves
@@ -103,10 +114,7 @@ def convergence(trials: pd.DataFrame) -> pd.DataFrame:
     validation accuracy, the median gain (points) of the last LATE epochs' best over the
     earlier epochs' best, and `none`'s median last-epoch training loss (plain cross-entropy,
     no mixed targets)."""
-    trials = trials.assign(
-        key=trials.base_dataset if "base_dataset" in trials else trials.dataset,
-        method=trials.method_name if "method_name" in trials else trials.method,
-    )
+    trials = trials.assign(key=dataset_of(trials), method=method_of(trials))
     rows = []
     for dataset, part in trials.groupby("key"):
         curves = [r.result.metrics.curves for r in part.record]
@@ -133,7 +141,7 @@ def tested(
 ) -> tuple[list[Effect], Claim | None]:
     """Each method against `none`, and AMPLIFY against each other mixup (C1), over the
     datasets, t-intervals over seeds Bonferroni-corrected per family."""
-    ok = runs.assign(method=runs.method_name) if "method_name" in runs else runs
+    ok = runs.assign(method=method_of(runs))
     methods = sorted(set(ok.method) - {BASELINE})
     if BASELINE not in set(ok.method):
         return [], None
@@ -154,9 +162,8 @@ def tested(
 def at_defaults(reference: pd.DataFrame, finals: pd.DataFrame) -> tuple[list[Effect], Claim | None]:
     """The same comparisons in the reference block (every method at its defaults), on the
     tuned study's datasets and methods, with the same interval procedure."""
-    key = finals.base_dataset if "base_dataset" in finals else finals.dataset
-    tuned_methods = set(finals.method_name if "method_name" in finals else finals.method)
-    part = reference[reference.dataset.isin(set(key)) & reference.method.isin(tuned_methods)]
+    datasets, methods = set(dataset_of(finals)), set(method_of(finals))
+    part = reference[reference.dataset.isin(datasets) & reference.method.isin(methods)]
     if part.empty:
         return [], None
     return tested(part, DEFAULTS, DEFAULTS_C1)
@@ -171,10 +178,9 @@ def analyse_tuned(
         return None
     curves, table = trial_tables(trials)
     converged = convergence(trials).assign(runs="trials")
-    if not finals.empty:
-        converged = pd.concat([converged, convergence(finals).assign(runs="winners")])
     if finals.empty:
         return TunedAnalysis(curves, table, pd.Series(dtype=float), convergence=converged)
+    converged = pd.concat([converged, convergence(finals).assign(runs="winners")])
     against_none, claim = tested(finals)
     defaults = at_defaults(reference, finals) if reference is not None else ([], None)
     return TunedAnalysis(
